@@ -1,0 +1,87 @@
+"""System checks for set-ups that would silently break caching, herd avoidance or status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from django_jobtastic.conf import conf
+from django_jobtastic.registration import task_classes
+
+#: Backends whose entries one process cannot see from another.
+PROCESS_LOCAL_CACHES = frozenset(
+    {
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.dummy.DummyCache",
+    }
+)
+PICKLE_CONTENT = frozenset({"pickle", "application/x-python-serialize"})
+
+
+def _aliases_in_use() -> dict[str, list[str]]:
+    """Cache alias -> names of the tasks that share results or running jobs through it."""
+    used: dict[str, list[str]] = {}
+    for cls in task_classes:
+        if cls.herd_avoidance_timeout or cls.cache_duration >= 0:  # type: ignore[attr-defined]
+            alias = cls.cache_alias or conf.CACHE  # type: ignore[attr-defined]
+            used.setdefault(alias, []).append(str(cls.name))
+    return used
+
+
+def check_cache(**kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    caches = getattr(settings, "CACHES", {})
+    if conf.CACHE not in caches:
+        messages.append(
+            Error(
+                f"JOBTASTIC_CACHE names the cache alias {conf.CACHE!r}, which is not in CACHES.",
+                hint="Add it to CACHES or set JOBTASTIC_CACHE to one of: "
+                + ", ".join(sorted(caches)),
+                id="django_jobtastic.E001",
+            )
+        )
+    for alias, task_names in sorted(_aliases_in_use().items()):
+        backend = caches.get(alias, {}).get("BACKEND", "")
+        if backend in PROCESS_LOCAL_CACHES:
+            messages.append(
+                Warning(
+                    f"The cache {alias!r} ({backend.rsplit('.', 1)[-1]}) is not shared between "
+                    f"processes, so result caching and herd avoidance of "
+                    f"{', '.join(sorted(task_names))} cannot work across web and worker "
+                    "processes.",
+                    hint="Use Redis, Memcached, the database or the file-based cache.",
+                    id="django_jobtastic.W001",
+                )
+            )
+    return messages
+
+
+def check_result_backend(**kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    app_conf = current_app.conf
+    backend = app_conf.result_backend
+    if not backend or str(backend).split(":", 1)[0] == "disabled":
+        messages.append(
+            Error(
+                "The Celery app has no result backend, so progress and results of jobs "
+                "cannot be read.",
+                hint="Set CELERY_RESULT_BACKEND, e.g. 'django-db' (django-celery-results) "
+                "or 'redis://...'.",
+                id="django_jobtastic.E002",
+            )
+        )
+    accepted = set(app_conf.result_accept_content or app_conf.accept_content or ())
+    if app_conf.result_serializer in PICKLE_CONTENT or accepted & PICKLE_CONTENT:
+        messages.append(
+            Warning(
+                "The result backend accepts pickle: whoever can write to it can run code in "
+                "every process that reads a job's status.",
+                hint="Use the json result serializer and leave pickle out of "
+                "CELERY_RESULT_ACCEPT_CONTENT / CELERY_ACCEPT_CONTENT.",
+                id="django_jobtastic.W002",
+            )
+        )
+    return messages

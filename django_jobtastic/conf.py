@@ -1,0 +1,42 @@
+"""Every JOBTASTIC_* setting, read lazily so ``override_settings`` takes effect at once."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+class JobtasticSettings:
+    """Typed access to the project's settings, with the documented defaults."""
+
+    @property
+    def CACHE(self) -> str:  # noqa: N802 - mirrors the setting's name
+        """Alias of the Django cache holding herd entries and cached result ids."""
+        return str(getattr(settings, "JOBTASTIC_CACHE", "default"))
+
+    @property
+    def PROGRESS_INTERVAL(self) -> float:  # noqa: N802
+        """Minimum seconds between two progress writes of one run."""
+        return float(getattr(settings, "JOBTASTIC_PROGRESS_INTERVAL", 0.5))
+
+    @property
+    def POLL_INTERVAL(self) -> float:  # noqa: N802
+        """Seconds between two polls of the progress widget."""
+        return float(getattr(settings, "JOBTASTIC_POLL_INTERVAL", 1.0))
+
+    @property
+    def PUBLISH_TIMEOUT(self) -> float:  # noqa: N802
+        """Seconds after which the *_or_eager / *_or_fail helpers give up on the broker."""
+        return float(getattr(settings, "JOBTASTIC_PUBLISH_TIMEOUT", 2.0))
+
+    @property
+    def TOKEN_MAX_AGE(self) -> int:  # noqa: N802
+        """Seconds a signed status token stays valid."""
+        return int(getattr(settings, "JOBTASTIC_TOKEN_MAX_AGE", 86400))
+
+    @property
+    def STATUS_ALLOW_RAW_IDS(self) -> bool:  # noqa: N802
+        """Serve the django-celery style ``<task_id>/status/`` route (anyone with an id reads)."""
+        return bool(getattr(settings, "JOBTASTIC_STATUS_ALLOW_RAW_IDS", False))
+
+
+conf = JobtasticSettings()

@@ -1,0 +1,155 @@
+"""Remaining-time estimation for progress bars (pure stdlib, no Django/Celery)."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from itertools import pairwise
+
+_MAX_SAMPLES = 128  # history length that triggers decimation (samples)
+_MIN_SAMPLES = 8  # below this only the linear estimate is trusted (samples)
+_SCORE_DECAY = 0.1  # weight of the newest back-test error in each running score
+_SWITCH_RATIO = 0.6  # a challenger's score must be below this fraction of linear's...
+_SWITCH_MARGIN = 0.03  # ...and below linear's by this much (log error, ~3 %)
+_MAX_HORIZON = 0.5  # longest back-test span, as a fraction of the work completed so far
+_COST_FLOOR, _COST_CEIL = 0.25, 4.0  # trend extrapolation clamp, x window mean cost
+
+# (kind, window): "mean" = average cost per item, "trend" = linear fit of cost vs progress;
+# window = trailing fraction of completed work the candidate looks at. First is linear.
+_CANDIDATES: tuple[tuple[str, float], ...] = (
+    ("mean", 1.0),
+    ("mean", 0.3),
+    ("mean", 0.1),
+    ("trend", 1.0),
+    ("trend", 0.5),
+)
+
+
+class RemainingTimeEstimator:
+    """Estimate seconds remaining from (time, completed) observations of one job.
+
+    Linear extrapolation (elapsed * remaining / completed) is right for uniform work but badly
+    wrong when items get slower, faster or cheaper after a slow start. This keeps a bounded
+    history of (time, completed) samples and several candidate predictors: the global average
+    cost per item (linear), average cost over recent windows, and a least-squares trend of cost
+    per item versus progress, integrated over the remaining work. On every call each candidate
+    is back-tested: from a point in the recent past, using only data known then, how long did it
+    predict reaching today's progress would take, versus how long it really took? Linear is the
+    default; another candidate is used only while its running error is clearly lower, so uniform
+    jobs keep the low-noise linear estimate.
+    """
+
+    def __init__(self, started_at: float) -> None:
+        self._t0 = started_at  # monotonic seconds
+        self._scale = 0.0  # items; progress is stored as completed / scale
+        self._ts: list[float] = [started_at]  # sample times, strictly increasing (seconds)
+        self._xs: list[float] = [0.0]  # completed / scale, non-decreasing
+        # Prefix sums over segments (sample i-1 -> i) of dx, dx*mid, dx*mid**2, dt, dt*mid:
+        # the normal equations of a weighted least-squares fit of cost = a + b * x.
+        self._spacing = 0.0  # minimum gap between kept samples, grows as we decimate (seconds)
+        self._sums: list[tuple[float, float, float, float, float]] = [(0.0,) * 5]
+        self._scores: list[float | None] = [None] * len(_CANDIDATES)
+        self._choice = 0  # index into _CANDIDATES of the predictor currently trusted
+
+    def observe(self, now: float, completed: int, total: int) -> float:
+        """Record progress at `now`; return estimated seconds remaining, or -1.0 if unknown."""
+        if not (math.isfinite(now) and now > self._t0) or completed <= 0 or total <= 0:
+            return -1.0
+        if completed >= total:
+            return 0.0
+        if self._scale == 0.0:
+            self._scale = float(total)
+        if self._record(now, completed / self._scale) and len(self._ts) >= _MIN_SAMPLES:
+            self._choice = self._backtest(total / self._scale)
+        k, x_now, x_end = len(self._ts) - 1, completed / self._scale, total / self._scale
+        estimate = self._predict(_CANDIDATES[self._choice], k, x_now, x_end)
+        if not (math.isfinite(estimate) and estimate >= 0.0):
+            estimate = self._predict(_CANDIDATES[0], k, x_now, x_end)  # linear, finite if sane
+        return estimate if math.isfinite(estimate) and estimate >= 0.0 else -1.0
+
+    @property
+    def sample_count(self) -> int:
+        """Samples currently held (bounded by decimation, whatever the job length)."""
+        return len(self._ts)
+
+    def _record(self, t: float, x: float) -> bool:
+        """Add a sample; True if it was kept as a new one (False: replaced or ignored)."""
+        if t <= self._ts[-1]:
+            return False  # repeated or non-monotonic clock: nothing new to learn
+        x = max(x, self._xs[-1])  # completed going backwards: keep history monotonic
+        replace = len(self._ts) >= 3 and t - self._ts[-2] < self._spacing
+        if replace:
+            # Too close to the last kept sample: the newest replaces the tentative last one.
+            self._ts.pop()
+            self._xs.pop()
+            self._sums.pop()
+        self._append(t, x)
+        if len(self._ts) > _MAX_SAMPLES:
+            keep = [*range(0, len(self._ts) - 1, 2), len(self._ts) - 1]
+            ts, xs = [self._ts[i] for i in keep], [self._xs[i] for i in keep]
+            self._ts, self._xs, self._sums = ts[:1], xs[:1], self._sums[:1]
+            for t_i, x_i in zip(ts[1:], xs[1:], strict=True):
+                self._append(t_i, x_i)
+            # Keep future samples as far apart as the survivors: uniform spacing over the run.
+            self._spacing = (ts[-1] - ts[0]) / (len(ts) - 1)
+        return not replace
+
+    def _append(self, t: float, x: float) -> None:
+        dt, dx, mid = t - self._ts[-1], x - self._xs[-1], (x + self._xs[-1]) / 2
+        s = self._sums[-1]
+        self._sums.append(
+            (s[0] + dx, s[1] + dx * mid, s[2] + dx * mid * mid, s[3] + dt, s[4] + dt * mid)
+        )
+        self._ts.append(t)
+        self._xs.append(x)
+
+    def _predict(self, cand: tuple[str, float], k: int, x_from: float, x_to: float) -> float:
+        """Seconds to go from x_from to x_to, using only samples 0..k (inf if no data)."""
+        kind, window = cand
+        xs = self._xs
+        j = max(0, min(k - 2, bisect_right(xs, xs[k] * (1.0 - window), 0, k) - 1))
+        hi, lo = self._sums[k], self._sums[j]
+        s0, s1, s2 = hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]
+        t0, t1 = hi[3] - lo[3], hi[4] - lo[4]
+        if s0 <= 0.0:
+            return math.inf
+        mean = t0 / s0  # seconds per unit of progress
+        det = s0 * s2 - s1 * s1
+        if kind == "mean" or det <= 1e-12 * s0 * s2:
+            return mean * (x_to - x_from)
+        a, b = (t0 * s2 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
+        return _clamped_integral(a, b, mean * _COST_FLOOR, mean * _COST_CEIL, x_from, x_to)
+
+    def _backtest(self, x_end: float) -> int:
+        """Update each candidate's running error; return the index of the one to trust."""
+        k_now, x_now, t_now = len(self._ts) - 1, self._xs[-1], self._ts[-1]
+        horizon = min(x_end - x_now, _MAX_HORIZON * x_now)
+        origins = {bisect_right(self._xs, x_now - h) - 1 for h in (horizon, horizon / 2)}
+        origins = {k for k in origins if 2 <= k < k_now and self._xs[k] < x_now}
+        for i, cand in enumerate(_CANDIDATES):
+            errors = []
+            for k in origins:
+                predicted = self._predict(cand, k, self._xs[k], x_now)
+                actual = t_now - self._ts[k]
+                ok = 0.0 < predicted < math.inf and 0.0 < actual < math.inf
+                errors.append(abs(math.log(predicted / actual)) if ok else 1.0)
+            if errors:
+                err, old = sum(errors) / len(errors), self._scores[i]
+                self._scores[i] = err if old is None else old + _SCORE_DECAY * (err - old)
+        base = self._scores[0]
+        best = min(
+            (i for i, s in enumerate(self._scores) if s is not None),
+            key=lambda i: self._scores[i] or 0.0,
+            default=0,
+        )
+        best_score = self._scores[best]
+        if base is None or best_score is None:
+            return 0
+        clearly_better = best_score < _SWITCH_RATIO * base and best_score < base - _SWITCH_MARGIN
+        return best if clearly_better else 0
+
+
+def _clamped_integral(a: float, b: float, lo: float, hi: float, u: float, v: float) -> float:
+    """Integral of clamp(a + b*x, lo, hi) over [u, v]; piecewise, so exact."""
+    cuts = sorted({u, v, *((c - a) / b for c in (lo, hi) if b != 0.0 and u < (c - a) / b < v)})
+    return sum((q - p) * min(hi, max(lo, a + b * (p + q) / 2)) for p, q in pairwise(cuts))

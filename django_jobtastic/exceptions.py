@@ -1,0 +1,26 @@
+"""Exceptions of the public API."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An error whose message the end user may read and act on.
+
+    Raise it (or a subclass) from ``calculate_result`` when the user can fix the cause,
+    e.g. "The file has no header row.". Other exceptions are shown as a generic sentence
+    unless ``DEBUG`` is on, so internals never leak to a browser.
+    """
+
+
+class JobNotQueuedError(UserFacingError):
+    """Recorded by ``delay_or_fail`` when the broker could not take the job.
+
+    The stored failure is a subclass named after the broker's exception class (see
+    ``django_jobtastic.queueing_errors``), so status readers can tell what went wrong.
+    """
+
+    user_message = "The job could not be queued. Please try again."
+
+
+class PublishTimeoutError(ConnectionError):
+    """The broker did not accept a message within ``JOBTASTIC_PUBLISH_TIMEOUT`` seconds."""

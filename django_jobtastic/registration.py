@@ -1,0 +1,63 @@
+"""Registering task classes with Celery apps, and calling them on the class.
+
+Celery 5 dropped the metaclass that registered class-based tasks; subclasses of
+``JobtasticTask`` are registered again here, in every app (now or when it finalizes), so a
+worker that imports the module runs them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from celery import Celery, Task, current_app
+from celery._state import _get_active_apps, connect_on_app_finalize
+
+T = TypeVar("T")
+
+#: Every concrete task class defined so far (the system checks inspect them).
+task_classes: list[type[Task]] = []
+
+
+def register_everywhere(cls: type[Task]) -> None:
+    """Register ``cls`` with every existing finalized app and with each app that finalizes."""
+    task_classes.append(cls)
+
+    def attach(app: Celery) -> Task:
+        existing = app._tasks.get(cls.name)
+        if existing is not None and type(existing) is cls:
+            return existing
+        return app.register_task(cls())
+
+    connect_on_app_finalize(attach)
+    for app in list(_get_active_apps()):
+        if app.finalized:
+            with app._finalize_mutex:
+                attach(app)
+
+
+def registered_instance(cls: type[Task]) -> Task:
+    """The instance of ``cls`` that the current app runs (registering it if needed)."""
+    app = current_app._get_current_object()
+    task = app.tasks.get(cls.name)
+    if task is None or not isinstance(task, cls):
+        task = app.register_task(cls())
+    return task
+
+
+class class_or_instance_method(Generic[T]):  # noqa: N801 - used like @classmethod
+    """A method that also works on the class, bound to the registered task instance.
+
+    ``MyTask.delay_or_fail(...)`` then behaves as ``app.tasks[MyTask.name].delay_or_fail``.
+    """
+
+    def __init__(self, func: Callable[..., T]) -> None:
+        self.__func__ = func
+        functools.update_wrapper(self, func)  # type: ignore[arg-type]
+
+    def __get__(self, instance: Any, owner: type[Task] | None = None) -> Callable[..., T]:
+        if instance is None:
+            assert owner is not None
+            instance = registered_instance(owner)
+        return self.__func__.__get__(instance, owner)  # type: ignore[no-any-return, attr-defined]

@@ -1,0 +1,128 @@
+"""A real ``celery worker`` process against the services JOBTASTIC_TEST_BACKEND names."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests import probe
+from tests.celery_app import app
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER_READY_TIMEOUT = 60  # seconds
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a process that joins this test run (worker or submitter)."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        JOBTASTIC_TEST_BACKEND=settings.BACKEND,
+        JOBTASTIC_TEST_WORKER="1",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30, what: str = "") -> object:
+    """Poll ``condition`` until it is truthy; the tests wait on state, never on a sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        time.sleep(0.02)
+
+
+class Worker:
+    """One ``celery worker`` process (solo pool unless told otherwise)."""
+
+    def __init__(self, name: str, queues: str, extra: list[str]) -> None:
+        self.log = Path(settings.VAR) / f"worker-{name}.log"
+        command = [
+            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
+            "-n", f"{name}@%h", "-Q", queues, "-l", "INFO", "-f", str(self.log),
+            "--without-gossip", "--without-mingle", *extra,
+        ]
+        self.process = subprocess.Popen(command, env=child_env(), cwd=ROOT, start_new_session=True)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def wait_for_worker(worker: Worker, queue: str) -> None:
+    from tests.jobs import ping
+
+    result = ping.apply_async(queue=queue)
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while not result.ready():
+        if worker.process.poll() is not None:
+            raise RuntimeError(f"worker died, see {worker.log}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"worker not ready after {WORKER_READY_TIMEOUT} s, see {worker.log}")
+        time.sleep(0.05)
+
+
+def purge_queues() -> None:
+    if settings.BACKEND == "embedded":
+        shutil.rmtree(settings.BROKER_FOLDER / "queue", ignore_errors=True)
+        (settings.BROKER_FOLDER / "queue").mkdir(parents=True, exist_ok=True)
+        return
+    with app.connection_for_write() as connection:
+        for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, "killable"):
+            try:
+                connection.default_channel.queue_purge(queue)
+            except Exception:  # the queue does not exist yet
+                pass
+
+
+@pytest.fixture(scope="session")
+def worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
+    """The session's worker, consuming the default test queue with 3 prefork children."""
+    probe.client().flushdb()
+    purge_queues()
+    started = Worker("main", settings.CELERY_TASK_DEFAULT_QUEUE, ["-P", "prefork", "-c", "3"])
+    try:
+        with django_db_blocker.unblock():
+            wait_for_worker(started, settings.CELERY_TASK_DEFAULT_QUEUE)
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture
+def start_worker() -> Iterator[Callable[..., Worker]]:
+    """Start extra workers (solo pool) for one test; stopped at its end."""
+    started: list[Worker] = []
+
+    def start(name: str, queue: str) -> Worker:
+        extra = Worker(name, queue, ["-P", "solo"])
+        started.append(extra)
+        wait_for_worker(extra, queue)
+        return extra
+
+    yield start
+    for extra in started:
+        extra.stop()

@@ -1,0 +1,105 @@
+"""Jobs the tests run, in the worker process and eagerly.
+
+Every job records its runs in the probe Redis so tests count real executions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from django_jobtastic import JobtasticTask, UserFacingError
+from tests import probe
+
+#: Memory a leaky run keeps for ever (bytes).
+_leaked: list[bytes] = []
+
+
+class CountingJob(JobtasticTask):
+    """Counts its runs; ``hold`` keeps it running until the test releases the marker."""
+
+    significant_kwargs = ["marker"]
+    herd_avoidance_timeout = 60
+    progress_interval = 0  # every step is written: the tests read each one
+
+    def calculate_result(self, marker: str, steps: int = 4, hold: bool = False) -> dict[str, Any]:
+        probe.record_run(marker)
+        for done in range(1, steps + 1):
+            self.update_progress(done, steps, message=f"step {done}")
+            if hold and done == 1:
+                probe.wait_for_release(marker)
+        return {"marker": marker, "steps": steps}
+
+
+class CachedJob(CountingJob):
+    cache_duration = 0
+
+
+class ShortHerdJob(CountingJob):
+    """Latches for 3 s only, for the killed-worker test (runs on its own queue)."""
+
+    herd_avoidance_timeout = 3
+    queue = "killable"
+
+
+class FailingJob(CountingJob):
+    cache_duration = 0
+
+    def calculate_result(self, marker: str, **kwargs: Any) -> None:  # type: ignore[override]
+        probe.record_run(marker)
+        raise UserFacingError(f"cannot do {marker}")
+
+
+class RetryingJob(CountingJob):
+    def calculate_result(self, marker: str, **kwargs: Any) -> str:  # type: ignore[override]
+        if probe.record_run(marker) == 1:
+            raise self.retry(countdown=0.1, max_retries=2)
+        return f"done after {self.request.retries} retries"
+
+
+class LeakyJob(CountingJob):
+    memleak_threshold = 10  # MB
+
+    def calculate_result(self, marker: str, **kwargs: Any) -> str:  # type: ignore[override]
+        probe.record_run(marker)
+        _leaked.append(bytes(60_000_000))  # kept after the run: a 60 MB leak
+        return "leaked"
+
+    def warn_of_memory_leak(self, growth: int, *args: Any, **kwargs: Any) -> None:
+        probe.note(self.request.kwargs["marker"], str(growth))
+        super().warn_of_memory_leak(growth, *args, **kwargs)
+
+
+class VolatileCacheJob(CountingJob):
+    """Uses the cache that a test stops."""
+
+    cache_alias = "volatile"
+    cache_duration = 0
+
+
+class DivisionJob(JobtasticTask):
+    """The README's example, positional arguments and all."""
+
+    significant_kwargs = [("numerators", str), ("denominators", str)]
+    herd_avoidance_timeout = 60
+    cache_duration = 0
+
+    def calculate_result(self, numerators: list[int], denominators: list[int]) -> list[float]:
+        results = []
+        for count, (numerator, denominator) in enumerate(zip(numerators, denominators)):
+            results.append(numerator / denominator)
+            self.update_progress(count + 1, len(numerators), update_frequency=10)
+        return results
+
+
+@shared_task(base=JobtasticTask, bind=True, significant_kwargs=["marker"], herd_avoidance_timeout=60)
+def decorated_job(self: JobtasticTask, marker: str, factor: int = 2) -> int:
+    probe.record_run(marker)
+    self.update_progress(1, 1)
+    return len(marker) * factor
+
+
+@shared_task
+def ping() -> str:
+    return "pong"

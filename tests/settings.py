@@ -1,0 +1,112 @@
+"""Settings for the test suite; JOBTASTIC_TEST_BACKEND picks the services under test.
+
+- ``embedded`` (default): filesystem broker, django-db results and the database cache on
+  SQLite in WAL mode: no server needed.
+- ``redis``: Redis as broker, result backend and cache.
+- ``rabbitmq``: RabbitMQ as broker, Redis for results and cache.
+
+Worker processes started by the tests set ``JOBTASTIC_TEST_WORKER=1`` and so open the test
+database file that pytest-django created.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BACKEND = os.environ.get("JOBTASTIC_TEST_BACKEND", "embedded")
+if BACKEND not in {"embedded", "redis", "rabbitmq"}:
+    raise RuntimeError(f"JOBTASTIC_TEST_BACKEND={BACKEND!r}: use embedded, redis or rabbitmq")
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(os.environ.get("JOBTASTIC_TEST_VAR", ROOT / "var" / "tests")) / BACKEND
+VAR.mkdir(parents=True, exist_ok=True)
+REDIS_HOST = os.environ.get("JOBTASTIC_TEST_REDIS", "redis://127.0.0.1:6379")
+REDIS_RESULTS = f"{REDIS_HOST}/11"
+REDIS_CACHE = f"{REDIS_HOST}/12"
+#: Instrumentation only (execution counters, release flags), never the code under test.
+REDIS_PROBE = f"{REDIS_HOST}/13"
+VOLATILE_CACHE_PORT = int(os.environ.get("JOBTASTIC_TEST_VOLATILE_PORT", "6391"))
+
+SECRET_KEY = "tests-only-not-secret"
+DEBUG = False
+USE_TZ = True
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django_celery_results",
+    "django_jobtastic",
+]
+TEST_DB = str(VAR / "test-db.sqlite3")
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": TEST_DB if os.environ.get("JOBTASTIC_TEST_WORKER") else str(VAR / "db.sqlite3"),
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+        "TEST": {"NAME": TEST_DB},
+    }
+}
+VOLATILE_CACHE = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": f"redis://127.0.0.1:{VOLATILE_CACHE_PORT}/0",
+    "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+}
+if BACKEND == "embedded":
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                    "LOCATION": "jobtastic_cache"},
+    }
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": REDIS_CACHE},
+    }
+CACHES["volatile"] = VOLATILE_CACHE
+
+BROKER_FOLDER = VAR / "broker"
+for folder in ("queue", "processed", "control"):
+    (BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
+if BACKEND == "embedded":
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_FOLDER / "queue"),
+        "data_folder_out": str(BROKER_FOLDER / "queue"),
+        "processed_folder": str(BROKER_FOLDER / "processed"),
+        "control_folder": str(BROKER_FOLDER / "control"),
+        "polling_interval": 0.05,
+    }
+    CELERY_RESULT_BACKEND = "django-db"
+elif BACKEND == "redis":
+    CELERY_BROKER_URL = f"{REDIS_HOST}/10"
+    CELERY_RESULT_BACKEND = REDIS_RESULTS
+else:
+    CELERY_BROKER_URL = os.environ.get(
+        "JOBTASTIC_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//"
+    )
+    CELERY_RESULT_BACKEND = REDIS_RESULTS
+# A test may point the submitting process at a dead broker.
+CELERY_BROKER_URL = os.environ.get("JOBTASTIC_TEST_BROKER_URL", CELERY_BROKER_URL)
+CELERY_TASK_DEFAULT_QUEUE = f"jobtastic-tests-{BACKEND}"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXTENDED = True
+CELERY_TASK_TRACK_STARTED = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_IMPORTS = ["tests.jobs"]
+
+JOBTASTIC_PROGRESS_INTERVAL = 0.05
+JOBTASTIC_PUBLISH_TIMEOUT = 2.0
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"django_jobtastic": {"handlers": ["console"], "level": "INFO"}},
+}
