@@ -8,11 +8,11 @@ from itertools import pairwise
 
 _MAX_SAMPLES = 128  # history length that triggers decimation (samples)
 _MIN_SAMPLES = 8  # below this only the linear estimate is trusted (samples)
-_SCORE_DECAY = 0.1  # weight of the newest back-test error in each running score
+_SCORE_DECAY = 0.05  # weight of the newest back-test error in each running (EMA) score
 _SWITCH_RATIO = 0.6  # a challenger's score must be below this fraction of linear's...
 _SWITCH_MARGIN = 0.03  # ...and below linear's by this much (log error, ~3 %)
 _MAX_HORIZON = 0.5  # longest back-test span, as a fraction of the work completed so far
-_COST_FLOOR, _COST_CEIL = 0.25, 4.0  # trend extrapolation clamp, x window mean cost
+_COST_FLOOR, _COST_CEIL = 0.5, 2.0  # trend cost clamp, in multiples of the window mean
 
 # (kind, window): "mean" = average cost per item, "trend" = linear fit of cost vs progress;
 # window = trailing fraction of completed work the candidate looks at. First is linear.
@@ -29,14 +29,16 @@ class RemainingTimeEstimator:
     """Estimate seconds remaining from (time, completed) observations of one job.
 
     Linear extrapolation (elapsed * remaining / completed) is right for uniform work but badly
-    wrong when items get slower, faster or cheaper after a slow start. This keeps a bounded
-    history of (time, completed) samples and several candidate predictors: the global average
-    cost per item (linear), average cost over recent windows, and a least-squares trend of cost
-    per item versus progress, integrated over the remaining work. On every call each candidate
-    is back-tested: from a point in the recent past, using only data known then, how long did it
-    predict reaching today's progress would take, versus how long it really took? Linear is the
-    default; another candidate is used only while its running error is clearly lower, so uniform
-    jobs keep the low-noise linear estimate.
+    wrong when items get slower, faster, or cheap after a slow start. This keeps a bounded,
+    evenly spaced history of (time, completed) samples and several candidate predictors: the
+    global average cost per item (linear), average cost over recent windows, and a least-squares
+    trend of cost per item versus progress, integrated over the remaining work (extrapolated no
+    further than the span it was fitted on, then held). Whenever a sample is kept, each
+    candidate is back-tested: from a point in the recent past, using only data known then, how
+    long did it predict reaching today's progress would take, versus how long it really took?
+    Linear is the default; another candidate is used only while its running error is clearly
+    lower, so uniform jobs keep the low-noise linear estimate. Work that alternates between
+    cheap and expensive phases stays close to linear: no history can predict the next phase.
     """
 
     def __init__(self, started_at: float) -> None:
@@ -44,9 +46,9 @@ class RemainingTimeEstimator:
         self._scale = 0.0  # items; progress is stored as completed / scale
         self._ts: list[float] = [started_at]  # sample times, strictly increasing (seconds)
         self._xs: list[float] = [0.0]  # completed / scale, non-decreasing
+        self._spacing = 0.0  # minimum gap between kept samples, grows as we decimate (seconds)
         # Prefix sums over segments (sample i-1 -> i) of dx, dx*mid, dx*mid**2, dt, dt*mid:
         # the normal equations of a weighted least-squares fit of cost = a + b * x.
-        self._spacing = 0.0  # minimum gap between kept samples, grows as we decimate (seconds)
         self._sums: list[tuple[float, float, float, float, float]] = [(0.0,) * 5]
         self._scores: list[float | None] = [None] * len(_CANDIDATES)
         self._choice = 0  # index into _CANDIDATES of the predictor currently trusted
@@ -66,11 +68,6 @@ class RemainingTimeEstimator:
         if not (math.isfinite(estimate) and estimate >= 0.0):
             estimate = self._predict(_CANDIDATES[0], k, x_now, x_end)  # linear, finite if sane
         return estimate if math.isfinite(estimate) and estimate >= 0.0 else -1.0
-
-    @property
-    def sample_count(self) -> int:
-        """Samples currently held (bounded by decimation, whatever the job length)."""
-        return len(self._ts)
 
     def _record(self, t: float, x: float) -> bool:
         """Add a sample; True if it was kept as a new one (False: replaced or ignored)."""
@@ -108,9 +105,9 @@ class RemainingTimeEstimator:
         kind, window = cand
         xs = self._xs
         j = max(0, min(k - 2, bisect_right(xs, xs[k] * (1.0 - window), 0, k) - 1))
-        hi, lo = self._sums[k], self._sums[j]
-        s0, s1, s2 = hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]
-        t0, t1 = hi[3] - lo[3], hi[4] - lo[4]
+        end, start = self._sums[k], self._sums[j]
+        s0, s1, s2 = end[0] - start[0], end[1] - start[1], end[2] - start[2]
+        t0, t1 = end[3] - start[3], end[4] - start[4]
         if s0 <= 0.0:
             return math.inf
         mean = t0 / s0  # seconds per unit of progress
@@ -118,7 +115,11 @@ class RemainingTimeEstimator:
         if kind == "mean" or det <= 1e-12 * s0 * s2:
             return mean * (x_to - x_from)
         a, b = (t0 * s2 - s1 * t1) / det, (s0 * t1 - s1 * t0) / det
-        return _clamped_integral(a, b, mean * _COST_FLOOR, mean * _COST_CEIL, x_from, x_to)
+        lo, hi = mean * _COST_FLOOR, mean * _COST_CEIL
+        # Extrapolate the trend no further than the span it was fitted on, then hold it.
+        x_hold = min(x_to, max(x_from, xs[k] + (xs[k] - xs[j])))
+        held = (x_to - x_hold) * min(hi, max(lo, a + b * x_hold))
+        return _clamped_integral(a, b, lo, hi, x_from, x_hold) + held
 
     def _backtest(self, x_end: float) -> int:
         """Update each candidate's running error; return the index of the one to trust."""
@@ -137,14 +138,10 @@ class RemainingTimeEstimator:
                 err, old = sum(errors) / len(errors), self._scores[i]
                 self._scores[i] = err if old is None else old + _SCORE_DECAY * (err - old)
         base = self._scores[0]
-        best = min(
-            (i for i, s in enumerate(self._scores) if s is not None),
-            key=lambda i: self._scores[i] or 0.0,
-            default=0,
-        )
-        best_score = self._scores[best]
-        if base is None or best_score is None:
+        scored = [(s, i) for i, s in enumerate(self._scores) if s is not None]
+        if base is None or not scored:
             return 0
+        best_score, best = min(scored)
         clearly_better = best_score < _SWITCH_RATIO * base and best_score < base - _SWITCH_MARGIN
         return best if clearly_better else 0
 

@@ -126,3 +126,60 @@ def start_worker() -> Iterator[Callable[..., Worker]]:
     yield start
     for extra in started:
         extra.stop()
+
+
+def run_submitter(
+    task: str, method: str, kwargs: dict[str, object], *, threads: int = 1,
+    go: str | None = None, broker_url: str | None = None, background: bool = False,
+) -> subprocess.Popen[str] | list[dict[str, object]]:
+    """Run ``tests.integration.submit`` in a new process; its outcomes, or the process."""
+    import json
+
+    command = [sys.executable, "-m", "tests.integration.submit", task, method,
+               json.dumps(kwargs), "--threads", str(threads)]
+    if go:
+        command += ["--go", go]
+    env = child_env(**({"JOBTASTIC_TEST_BROKER_URL": broker_url} if broker_url else {}))
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    if background:
+        return process
+    return collect(process)
+
+
+def collect(process: subprocess.Popen[str]) -> list[dict[str, object]]:
+    import json
+
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def entries_of(task_class: type, **kwargs: object):
+    """The herd and result entries of ``task_class`` called with ``kwargs``."""
+    from django_jobtastic.registration import registered_instance
+
+    task = registered_instance(task_class)
+    return task._entries(task._digest((), kwargs))
+
+
+def herd_entry(task_class: type, **kwargs: object) -> object:
+    """What the cache holds as the herd entry of ``task_class`` called with ``kwargs``."""
+    entries = entries_of(task_class, **kwargs)
+    return entries.cache.get(entries.herd_key)
+
+
+@pytest.fixture
+def publishes() -> Iterator[list[str]]:
+    """Ids of the messages this process publishes (Celery's own signal, not our code)."""
+    from celery.signals import before_task_publish
+
+    seen: list[str] = []
+
+    def record(headers: dict[str, object] | None = None, **_: object) -> None:
+        seen.append(str((headers or {}).get("id")))
+
+    before_task_publish.connect(record, weak=False)
+    yield seen
+    before_task_publish.disconnect(record)

@@ -1,0 +1,115 @@
+"""A broker that refuses or never answers, and a cache server that stops."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+
+from tests import jobs, probe
+from tests.integration.conftest import run_submitter
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+#: Seconds the fallback may take beyond JOBTASTIC_PUBLISH_TIMEOUT (process noise, the
+#: eager run itself).
+MARGIN = 1.5
+
+
+def free_port() -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return int(probe_socket.getsockname()[1])
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[int]:
+    """A port that accepts connections (the kernel completes them) and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def broker_url(port: int) -> str:
+    if settings.BACKEND == "rabbitmq":
+        return f"amqp://guest:guest@127.0.0.1:{port}//"
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture(params=["refused", "hung"])
+def dead_broker(request, silent_broker) -> str:
+    return broker_url(free_port() if request.param == "refused" else silent_broker)
+
+
+def test_delay_or_fail_dead_broker_records_a_readable_failure(worker, dead_broker):
+    marker = uuid.uuid4().hex
+    [outcome] = run_submitter(
+        "tests.jobs.CountingJob", "delay_or_fail", {"marker": marker}, broker_url=dead_broker
+    )
+    result = jobs.CountingJob.AsyncResult(outcome["id"])
+
+    assert outcome["state"] == "FAILURE"
+    assert outcome["seconds"] < settings.JOBTASTIC_PUBLISH_TIMEOUT + MARGIN
+    assert result.state == "FAILURE"
+    assert str(result.result) == "The job could not be queued. Please try again."
+    assert probe.runs(marker) == 0
+
+
+def test_delay_or_eager_dead_broker_runs_here(worker, dead_broker):
+    marker = uuid.uuid4().hex
+    [outcome] = run_submitter(
+        "tests.jobs.CountingJob", "delay_or_eager", {"marker": marker}, broker_url=dead_broker
+    )
+    result = jobs.CountingJob.AsyncResult(outcome["id"])
+
+    assert outcome["state"] == "SUCCESS"
+    assert outcome["seconds"] < settings.JOBTASTIC_PUBLISH_TIMEOUT + MARGIN
+    assert result.state == "SUCCESS"
+    assert result.result == {"marker": marker, "steps": 4}
+    assert probe.runs(marker) == 1
+
+
+@pytest.fixture
+def volatile_cache() -> Iterator[subprocess.Popen[bytes]]:
+    """A Redis server of our own for the 'volatile' cache alias, so stopping it is safe."""
+    server = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port",
+         str(settings.VOLATILE_CACHE_PORT), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = probe.client().from_url(f"redis://127.0.0.1:{settings.VOLATILE_CACHE_PORT}")
+    try:
+        for _ in range(500):
+            try:
+                client.ping()
+                break
+            except Exception:
+                server.poll()
+        yield server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_cache_server_stopped_submissions_still_run(worker, volatile_cache, caplog):
+    marker = uuid.uuid4().hex
+    first = jobs.VolatileCacheJob.delay(marker=marker)
+    first.get(timeout=30)
+    assert jobs.VolatileCacheJob.delay(marker=marker).id == first.id  # served by the cache
+
+    volatile_cache.terminate()
+    volatile_cache.wait(timeout=10)
+    second = jobs.VolatileCacheJob.delay_or_fail(marker=marker)
+
+    assert second.id != first.id
+    assert second.get(timeout=30) == {"marker": marker, "steps": 4}
+    assert probe.runs(marker) == 2
+    assert "cache unavailable" in caplog.text

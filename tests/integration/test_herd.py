@@ -1,0 +1,110 @@
+"""Identical calls latch onto one job: one message, one execution, one id."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from django.conf import settings
+
+from tests import jobs, probe
+from tests.integration.conftest import collect, herd_entry, run_submitter, wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+SUBMISSIONS = 20
+
+
+def test_herd_concurrent_threads_share_one_execution(worker, publishes):
+    marker = uuid.uuid4().hex
+    barrier = threading.Barrier(SUBMISSIONS)
+    ids: list[str] = []
+
+    def submit() -> None:
+        barrier.wait()
+        ids.append(jobs.CountingJob.delay(marker=marker, hold=True).id)
+
+    threads = [threading.Thread(target=submit) for _ in range(SUBMISSIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    probe.release(marker)
+    result = jobs.CountingJob.AsyncResult(ids[0])
+
+    assert result.get(timeout=30) == {"marker": marker, "steps": 4}
+    assert len(ids) == SUBMISSIONS
+    assert set(ids) == {ids[0]}
+    assert publishes == [ids[0]]
+    assert probe.runs(marker) == 1
+
+
+def test_herd_concurrent_processes_share_one_execution(worker):
+    marker = uuid.uuid4().hex
+    go = f"go:{marker}"
+    processes = [
+        run_submitter(
+            "tests.jobs.CountingJob", "delay", {"marker": marker, "hold": True},
+            threads=5, go=go, background=True,
+        )
+        for _ in range(4)
+    ]
+    wait_until(lambda: int(probe.client().get(f"{go}:ready") or 0) == 4, what="submitters")
+    probe.client().rpush(f"{go}:go", *["go"] * 4)
+    outcomes = [outcome for process in processes for outcome in collect(process)]
+    probe.release(marker)
+    ids = {outcome["id"] for outcome in outcomes}
+
+    assert len(outcomes) == SUBMISSIONS
+    assert len(ids) == 1
+    assert jobs.CountingJob.AsyncResult(ids.pop()).get(timeout=30)["marker"] == marker
+    assert probe.runs(marker) == 1
+
+
+def test_herd_positional_and_keyword_calls_are_identical(worker, publishes):
+    marker = uuid.uuid4().hex
+    first = jobs.decorated_job.delay(marker)
+    second = jobs.decorated_job.apply_async(kwargs={"marker": marker})
+
+    assert second.id == first.id
+    assert first.get(timeout=30) == len(marker) * 2
+    assert publishes == [first.id]
+    assert probe.runs(marker) == 1
+
+
+def test_herd_entry_cleared_after_success(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.CountingJob.delay(marker=marker)
+    first.get(timeout=30)
+
+    wait_until(lambda: herd_entry(jobs.CountingJob, marker=marker) is None, what="entry cleared")
+    second = jobs.CountingJob.delay(marker=marker)
+    second.get(timeout=30)
+
+    assert second.id != first.id
+    assert probe.runs(marker) == 2
+
+
+def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker):
+    marker = uuid.uuid4().hex
+    doomed = start_worker("doomed", "killable")
+    first = jobs.ShortHerdJob.delay(marker=marker, hold=True)
+    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    doomed.kill()
+
+    latched = jobs.ShortHerdJob.delay(marker=marker, hold=True)
+    wait_until(
+        lambda: herd_entry(jobs.ShortHerdJob, marker=marker) is None,
+        timeout=10, what="the herd entry to expire",
+    )
+    fresh = jobs.ShortHerdJob.delay(marker=marker, hold=True)
+    probe.release(marker)
+    start_worker("rescuer", "killable")
+
+    assert latched.id == first.id
+    assert fresh.id != first.id
+    assert fresh.get(timeout=30) == {"marker": marker, "steps": 4}
+    # RabbitMQ may also redeliver the killed worker's unacknowledged message (at least once).
+    expected_runs = {2, 3} if settings.BACKEND == "rabbitmq" else {2}
+    assert probe.runs(marker) in expected_runs

@@ -1,0 +1,120 @@
+"""What happens after a run: cached successes, uncached failures, revokes, retries, leaks."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from celery.exceptions import TaskRevokedError
+
+from django_jobtastic import UserFacingError
+from tests import jobs, probe
+from tests.integration.conftest import entries_of, herd_entry, wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+
+def test_cache_hit_publishes_nothing(worker, publishes):
+    marker = uuid.uuid4().hex
+    first = jobs.CachedJob.delay(marker=marker)
+    first.get(timeout=30)
+
+    again = jobs.CachedJob.delay_or_fail(marker=marker)
+
+    assert again.id == first.id
+    assert again.state == "SUCCESS"
+    assert publishes == [first.id]
+    assert probe.runs(marker) == 1
+
+
+def test_cache_invalidate_runs_again(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.CachedJob.delay(marker=marker)
+    first.get(timeout=30)
+
+    jobs.CachedJob.invalidate(marker=marker)
+    second = jobs.CachedJob.delay(marker=marker)
+
+    assert second.id != first.id
+    assert second.get(timeout=30)["marker"] == marker
+    assert probe.runs(marker) == 2
+
+
+def test_cache_forgotten_result_is_a_miss(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.CachedJob.delay(marker=marker)
+    first.get(timeout=30)
+    first.forget()
+
+    second = jobs.CachedJob.delay(marker=marker)
+
+    assert second.id != first.id
+    second.get(timeout=30)
+    assert probe.runs(marker) == 2
+
+
+def test_failure_is_not_cached_and_clears_the_herd_entry(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.FailingJob.delay(marker=marker)
+    with pytest.raises(UserFacingError, match=f"cannot do {marker}"):
+        first.get(timeout=30)
+
+    assert herd_entry(jobs.FailingJob, marker=marker) is None
+    second = jobs.FailingJob.delay(marker=marker)
+    with pytest.raises(UserFacingError):
+        second.get(timeout=30)
+    assert second.id != first.id
+    assert probe.runs(marker) == 2
+
+
+def test_revoke_clears_the_herd_entry(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.CountingJob.delay(marker=marker, hold=True)
+    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+
+    first.revoke(terminate=True)
+    with pytest.raises(TaskRevokedError):
+        first.get(timeout=30)
+    wait_until(lambda: herd_entry(jobs.CountingJob, marker=marker) is None, what="entry cleared")
+    probe.release(marker)
+    second = jobs.CountingJob.delay(marker=marker)
+
+    assert second.id != first.id
+    assert second.get(timeout=30)["marker"] == marker
+
+
+def test_revoked_entry_is_a_miss_even_if_not_cleared(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.CountingJob.delay(marker=marker, hold=True)
+    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    entries = entries_of(jobs.CountingJob, marker=marker)
+    first.revoke(terminate=True)
+    with pytest.raises(TaskRevokedError):
+        first.get(timeout=30)
+    entries.cache.set(entries.herd_key, first.id, 60)  # as if the revoke hook never ran
+
+    probe.release(marker)
+    second = jobs.CountingJob.delay(marker=marker)
+
+    assert second.id != first.id
+    assert second.get(timeout=30)["marker"] == marker
+
+
+def test_retry_inside_a_calculation_ends_in_success(worker):
+    marker = uuid.uuid4().hex
+    result = jobs.RetryingJob.delay(marker=marker)
+
+    assert result.get(timeout=30) == "done after 1 retries"
+    assert probe.runs(marker) == 2
+
+
+def test_memleak_hook_fires_for_a_job_keeping_60_mb(worker):
+    marker = uuid.uuid4().hex
+    result = jobs.LeakyJob.delay(marker=marker)
+
+    assert result.get(timeout=30) == "leaked"
+    growths = probe.notes(marker)
+    assert len(growths) == 1
+    assert int(growths[0]) >= 50_000_000
+    log = worker.log.read_text()
+    assert f"Jobtastic:memleak memleak_detected task=tests.jobs.LeakyJob id={result.id}" in log
