@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import autodiscover_modules
 
 from django_jobtastic.conf import conf
 from django_jobtastic.registration import task_classes
@@ -21,8 +23,20 @@ PROCESS_LOCAL_CACHES = frozenset(
 PICKLE_CONTENT = frozenset({"pickle", "application/x-python-serialize"})
 
 
+def _import_task_modules() -> None:
+    """Import the modules a worker would (``imports``, ``include``, each app's ``tasks``),
+    so the checks see every task class, not only those some view happened to import.
+
+    (Celery's own ``import_default_modules`` would run the system checks again, recursively.)
+    """
+    for module in (*(current_app.conf.imports or ()), *(current_app.conf.include or ())):
+        import_module(module)
+    autodiscover_modules("tasks")
+
+
 def _aliases_in_use() -> dict[str, list[str]]:
     """Cache alias -> names of the tasks that share results or running jobs through it."""
+    _import_task_modules()
     used: dict[str, list[str]] = {}
     for cls in task_classes:
         if cls.herd_avoidance_timeout or cls.cache_duration >= 0:  # type: ignore[attr-defined]

@@ -9,32 +9,32 @@ class JobtasticSettings:
     """Typed access to the project's settings, with the documented defaults."""
 
     @property
-    def CACHE(self) -> str:  # noqa: N802 - mirrors the setting's name
+    def CACHE(self) -> str:
         """Alias of the Django cache holding herd entries and cached result ids."""
         return str(getattr(settings, "JOBTASTIC_CACHE", "default"))
 
     @property
-    def PROGRESS_INTERVAL(self) -> float:  # noqa: N802
+    def PROGRESS_INTERVAL(self) -> float:
         """Minimum seconds between two progress writes of one run."""
         return float(getattr(settings, "JOBTASTIC_PROGRESS_INTERVAL", 0.5))
 
     @property
-    def POLL_INTERVAL(self) -> float:  # noqa: N802
+    def POLL_INTERVAL(self) -> float:
         """Seconds between two polls of the progress widget."""
         return float(getattr(settings, "JOBTASTIC_POLL_INTERVAL", 1.0))
 
     @property
-    def PUBLISH_TIMEOUT(self) -> float:  # noqa: N802
+    def PUBLISH_TIMEOUT(self) -> float:
         """Seconds after which the *_or_eager / *_or_fail helpers give up on the broker."""
         return float(getattr(settings, "JOBTASTIC_PUBLISH_TIMEOUT", 2.0))
 
     @property
-    def TOKEN_MAX_AGE(self) -> int:  # noqa: N802
+    def TOKEN_MAX_AGE(self) -> int:
         """Seconds a signed status token stays valid."""
         return int(getattr(settings, "JOBTASTIC_TOKEN_MAX_AGE", 86400))
 
     @property
-    def STATUS_ALLOW_RAW_IDS(self) -> bool:  # noqa: N802
+    def STATUS_ALLOW_RAW_IDS(self) -> bool:
         """Serve the django-celery style ``<task_id>/status/`` route (anyone with an id reads)."""
         return bool(getattr(settings, "JOBTASTIC_STATUS_ALLOW_RAW_IDS", False))
 

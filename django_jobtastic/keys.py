@@ -11,12 +11,12 @@ import hashlib
 import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 from kombu.serialization import dumps, loads
 
 #: A significant argument: its name, or its name and the function making it a string.
-SignificantKwarg = Union[str, tuple[str, Callable[[Any], str]]]
+SignificantKwarg = str | tuple[str, Callable[[Any], str]]
 
 KEY_NAMESPACE = "jobtastic"
 
@@ -97,7 +97,9 @@ def job_digest(
 ) -> str:
     """A hex digest naming the job: prefix, names and values, encoded unambiguously."""
     to_strs = dict(spec)
-    parts = [[name, _canonical(round_trip(value, serializer), to_strs[name])] for name, value in values]
+    parts = [
+        [name, _canonical(round_trip(value, serializer), to_strs[name])] for name, value in values
+    ]
     encoded = json.dumps([prefix, parts], separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(encoded.encode("ascii")).hexdigest()
 

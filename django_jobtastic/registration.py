@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from celery import Celery, Task, current_app
-from celery._state import _get_active_apps, connect_on_app_finalize
+from celery._state import _get_active_apps, connect_on_app_finalize  # type: ignore[attr-defined]
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    AnyTask: TypeAlias = Task[Any, Any]
+else:
+    AnyTask = Task
 
 T = TypeVar("T")
 
 #: Every concrete task class defined so far (the system checks inspect them).
-task_classes: list[type[Task]] = []
+task_classes: list[type[AnyTask]] = []
 
 
-def register_everywhere(cls: type[Task]) -> None:
+def register_everywhere(cls: type[AnyTask]) -> None:
     """Register ``cls`` with every existing finalized app and with each app that finalizes."""
     task_classes.append(cls)
 
-    def attach(app: Celery) -> Task:
-        existing = app._tasks.get(cls.name)
+    def attach(app: Celery) -> AnyTask:
+        existing = app._tasks.get(cls.name)  # type: ignore[attr-defined]
         if existing is not None and type(existing) is cls:
             return existing
         return app.register_task(cls())
@@ -37,16 +44,16 @@ def register_everywhere(cls: type[Task]) -> None:
                 attach(app)
 
 
-def registered_instance(cls: type[Task]) -> Task:
+def registered_instance(cls: type[AnyTask]) -> AnyTask:
     """The instance of ``cls`` that the current app runs (registering it if needed)."""
-    app = current_app._get_current_object()
+    app: Celery = current_app._get_current_object()  # type: ignore[attr-defined]
     task = app.tasks.get(cls.name)
     if task is None or not isinstance(task, cls):
         task = app.register_task(cls())
     return task
 
 
-class class_or_instance_method(Generic[T]):  # noqa: N801 - used like @classmethod
+class class_or_instance_method(Generic[T]):
     """A method that also works on the class, bound to the registered task instance.
 
     ``MyTask.delay_or_fail(...)`` then behaves as ``app.tasks[MyTask.name].delay_or_fail``.
@@ -56,8 +63,8 @@ class class_or_instance_method(Generic[T]):  # noqa: N801 - used like @classmeth
         self.__func__ = func
         functools.update_wrapper(self, func)  # type: ignore[arg-type]
 
-    def __get__(self, instance: Any, owner: type[Task] | None = None) -> Callable[..., T]:
+    def __get__(self, instance: Any, owner: type[AnyTask] | None = None) -> Callable[..., T]:
         if instance is None:
             assert owner is not None
             instance = registered_instance(owner)
-        return self.__func__.__get__(instance, owner)  # type: ignore[no-any-return, attr-defined]
+        return self.__func__.__get__(instance, owner)  # type: ignore[no-any-return]

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from time import monotonic
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from celery import Task, states
 from celery.result import AsyncResult, EagerResult
@@ -24,13 +24,18 @@ from django_jobtastic.registration import class_or_instance_method, register_eve
 
 logger = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    JobResult: TypeAlias = AsyncResult[Any]
+else:
+    JobResult = AsyncResult
+
 #: Submits one message: ``(args, kwargs, task_id, options) -> result``.
-Publisher = Callable[[tuple[Any, ...], dict[str, Any], str, dict[str, Any]], AsyncResult]
+Publisher = Callable[[tuple[Any, ...], dict[str, Any], str, dict[str, Any]], "JobResult"]
 
 _DEAD_STATES = frozenset({states.FAILURE, states.REVOKED})
 
 
-class JobtasticTask(Task):  # type: ignore[misc]
+class JobtasticTask(Task[Any, Any]):
     """Base class for user-facing jobs: progress, caching, herd avoidance, broker fallbacks.
 
     Subclass it and write ``calculate_result``, or decorate a function with
@@ -52,7 +57,7 @@ class JobtasticTask(Task):  # type: ignore[misc]
     #: Minimum seconds between two progress writes; default ``JOBTASTIC_PROGRESS_INTERVAL``.
     progress_interval: ClassVar[float | None] = None
     #: Mark a subclass meant to be subclassed further: it is not registered or validated.
-    abstract: ClassVar[bool] = True
+    abstract: bool = True
 
     # An eagerly run job (``delay_or_eager``) must be readable by the status view.
     store_eager_result = True
@@ -124,11 +129,13 @@ class JobtasticTask(Task):  # type: ignore[misc]
         except Exception:
             # A progress bar is not worth failing the job for.
             logger.warning(
-                "Jobtastic: progress write failed for %s[%s]", self.name, self.request.id,
+                "Jobtastic: progress write failed for %s[%s]",
+                self.name,
+                self.request.id,
                 exc_info=True,
             )
 
-    @cached_property
+    @property
     def _progress_interval(self) -> float:
         if self.progress_interval is not None:
             return float(self.progress_interval)
@@ -169,12 +176,12 @@ class JobtasticTask(Task):  # type: ignore[misc]
         kwargs: Mapping[str, Any] | None = None,
         task_id: str | None = None,
         **options: Any,
-    ) -> AsyncResult:
+    ) -> JobResult:
         """Celery's ``apply_async``, re-using a cached result or a running identical job."""
         return self._submit(args, kwargs, task_id, options, self._publish)
 
     @class_or_instance_method
-    def delay(self, *args: Any, **kwargs: Any) -> AsyncResult:
+    def delay(self, *args: Any, **kwargs: Any) -> JobResult:
         return self.apply_async(args, kwargs)
 
     @class_or_instance_method
@@ -184,12 +191,12 @@ class JobtasticTask(Task):  # type: ignore[misc]
         kwargs: Mapping[str, Any] | None = None,
         task_id: str | None = None,
         **options: Any,
-    ) -> AsyncResult:
+    ) -> JobResult:
         """``apply_async``, or run here and now if the broker is down."""
         return self._submit(args, kwargs, task_id, options, self._publish_or_run_here)
 
     @class_or_instance_method
-    def delay_or_eager(self, *args: Any, **kwargs: Any) -> AsyncResult:
+    def delay_or_eager(self, *args: Any, **kwargs: Any) -> JobResult:
         return self.async_or_eager(args, kwargs)
 
     @class_or_instance_method
@@ -199,20 +206,20 @@ class JobtasticTask(Task):  # type: ignore[misc]
         kwargs: Mapping[str, Any] | None = None,
         task_id: str | None = None,
         **options: Any,
-    ) -> AsyncResult:
+    ) -> JobResult:
         """``apply_async``, or a FAILURE result the user can read if the broker is down."""
         return self._submit(args, kwargs, task_id, options, self._publish_or_fail)
 
     @class_or_instance_method
-    def delay_or_fail(self, *args: Any, **kwargs: Any) -> AsyncResult:
+    def delay_or_fail(self, *args: Any, **kwargs: Any) -> JobResult:
         return self.async_or_fail(args, kwargs)
 
     @class_or_instance_method
-    def AsyncResult(self, task_id: str, **kwargs: Any) -> AsyncResult:  # noqa: N802
+    def AsyncResult(self, task_id: str, **kwargs: Any) -> JobResult:
         return super().AsyncResult(task_id, **kwargs)
 
     @class_or_instance_method
-    def apply(self, *args: Any, **kwargs: Any) -> EagerResult:
+    def apply(self, *args: Any, **kwargs: Any) -> EagerResult[Any]:
         return super().apply(*args, **kwargs)
 
     @class_or_instance_method
@@ -228,7 +235,7 @@ class JobtasticTask(Task):  # type: ignore[misc]
         task_id: str | None,
         options: dict[str, Any],
         publish: Publisher,
-    ) -> AsyncResult:
+    ) -> JobResult:
         args, kwargs = tuple(args or ()), dict(kwargs or {})
         if task_id is not None and task_id == self.request.id:
             # The running job re-publishing itself (``self.retry()``): never latch onto itself.
@@ -243,14 +250,20 @@ class JobtasticTask(Task):  # type: ignore[misc]
         except CacheUnavailable as error:
             logger.warning(
                 "Jobtastic: cache unavailable (%s); submitting %s[%s] without caching or "
-                "herd avoidance", error, self.name, task_id,
+                "herd avoidance",
+                error,
+                self.name,
+                task_id,
             )
             return publish(args, kwargs, task_id, options)
         if reused is not None:
             if options:
                 logger.debug(
                     "Jobtastic: %s re-uses %s (key %s); options %s ignored",
-                    self.name, reused, digest, sorted(options),
+                    self.name,
+                    reused,
+                    digest,
+                    sorted(options),
                 )
             return self.AsyncResult(reused)
         try:
@@ -288,42 +301,48 @@ class JobtasticTask(Task):  # type: ignore[misc]
 
     def _publish(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, options: dict[str, Any]
-    ) -> AsyncResult:
+    ) -> JobResult:
         return super().apply_async(args, kwargs, task_id=task_id, **options)
 
     def _publish_by_deadline(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, options: dict[str, Any]
-    ) -> AsyncResult:
+    ) -> JobResult:
         if self.app.conf.task_always_eager:
             return self._publish(args, kwargs, task_id, options)
         options = {key: value for key, value in options.items() if key != "producer"}
         return publish_within(
             self.app,
             conf.PUBLISH_TIMEOUT,
-            lambda producer: self._publish(args, kwargs, task_id, {**options, "producer": producer}),
+            lambda producer: self._publish(
+                args, kwargs, task_id, {**options, "producer": producer}
+            ),
         )
 
     def _publish_or_run_here(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, options: dict[str, Any]
-    ) -> AsyncResult:
+    ) -> JobResult:
         try:
             return self._publish_by_deadline(args, kwargs, task_id, options)
         except BrokerUnavailable as error:
             logger.warning(
                 "Jobtastic: broker unavailable (%s); running %s[%s] in this process",
-                error, self.name, task_id,
+                error,
+                self.name,
+                task_id,
             )
             return self.apply(args, kwargs, task_id=task_id)
 
     def _publish_or_fail(
         self, args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, options: dict[str, Any]
-    ) -> AsyncResult:
+    ) -> JobResult:
         try:
             return self._publish_by_deadline(args, kwargs, task_id, options)
         except BrokerUnavailable as error:
             logger.warning(
                 "Jobtastic: broker unavailable (%s); %s[%s] recorded as failed",
-                error, self.name, task_id,
+                error,
+                self.name,
+                task_id,
             )
             failure = not_queued(error.cause)
             self._release_for(args, kwargs, task_id)
@@ -332,14 +351,16 @@ class JobtasticTask(Task):  # type: ignore[misc]
             except Exception:
                 logger.warning(
                     "Jobtastic: result backend unavailable too; the failure of %s is only "
-                    "known to this process", task_id, exc_info=True,
+                    "known to this process",
+                    task_id,
+                    exc_info=True,
                 )
                 return EagerResult(task_id, failure, states.FAILURE)
             return self.AsyncResult(task_id)
 
     # -- keys and entries ------------------------------------------------------------------
 
-    @cached_property
+    @property
     def _coordinates(self) -> bool:
         """Whether calls of this task share results or running jobs at all."""
         return bool(self.herd_avoidance_timeout) or self.cache_duration >= 0

@@ -87,13 +87,16 @@ class DivisionJob(JobtasticTask):
 
     def calculate_result(self, numerators: list[int], denominators: list[int]) -> list[float]:
         results = []
-        for count, (numerator, denominator) in enumerate(zip(numerators, denominators)):
+        pairs = zip(numerators, denominators, strict=True)
+        for count, (numerator, denominator) in enumerate(pairs):
             results.append(numerator / denominator)
             self.update_progress(count + 1, len(numerators), update_frequency=10)
         return results
 
 
-@shared_task(base=JobtasticTask, bind=True, significant_kwargs=["marker"], herd_avoidance_timeout=60)
+@shared_task(
+    base=JobtasticTask, bind=True, significant_kwargs=["marker"], herd_avoidance_timeout=60
+)
 def decorated_job(self: JobtasticTask, marker: str, factor: int = 2) -> int:
     probe.record_run(marker)
     self.update_progress(1, 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 BACKEND = os.environ.get("JOBTASTIC_TEST_BACKEND", "embedded")
 if BACKEND not in {"embedded", "redis", "rabbitmq"}:
@@ -57,14 +58,18 @@ VOLATILE_CACHE = {
     "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
 }
 if BACKEND == "embedded":
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
-                    "LOCATION": "jobtastic_cache"},
+    CACHES: dict[str, dict[str, Any]] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "jobtastic_cache",
+        },
     }
 else:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "LOCATION": REDIS_CACHE},
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE,
+        },
     }
 CACHES["volatile"] = VOLATILE_CACHE
 
@@ -85,9 +90,7 @@ elif BACKEND == "redis":
     CELERY_BROKER_URL = f"{REDIS_HOST}/10"
     CELERY_RESULT_BACKEND = REDIS_RESULTS
 else:
-    CELERY_BROKER_URL = os.environ.get(
-        "JOBTASTIC_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//"
-    )
+    CELERY_BROKER_URL = os.environ.get("JOBTASTIC_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
     CELERY_RESULT_BACKEND = REDIS_RESULTS
 # A test may point the submitting process at a dead broker.
 CELERY_BROKER_URL = os.environ.get("JOBTASTIC_TEST_BROKER_URL", CELERY_BROKER_URL)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -52,9 +53,23 @@ class Worker:
     def __init__(self, name: str, queues: str, extra: list[str]) -> None:
         self.log = Path(settings.VAR) / f"worker-{name}.log"
         command = [
-            sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker",
-            "-n", f"{name}@%h", "-Q", queues, "-l", "INFO", "-f", str(self.log),
-            "--without-gossip", "--without-mingle", *extra,
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "tests.celery_app",
+            "worker",
+            "-n",
+            f"{name}@%h",
+            "-Q",
+            queues,
+            "-l",
+            "INFO",
+            "-f",
+            str(self.log),
+            "--without-gossip",
+            "--without-mingle",
+            *extra,
         ]
         self.process = subprocess.Popen(command, env=child_env(), cwd=ROOT, start_new_session=True)
 
@@ -92,10 +107,8 @@ def purge_queues() -> None:
         return
     with app.connection_for_write() as connection:
         for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, "killable"):
-            try:
+            with contextlib.suppress(Exception):  # the queue does not exist yet
                 connection.default_channel.queue_purge(queue)
-            except Exception:  # the queue does not exist yet
-                pass
 
 
 @pytest.fixture(scope="session")
@@ -129,14 +142,28 @@ def start_worker() -> Iterator[Callable[..., Worker]]:
 
 
 def run_submitter(
-    task: str, method: str, kwargs: dict[str, object], *, threads: int = 1,
-    go: str | None = None, broker_url: str | None = None, background: bool = False,
+    task: str,
+    method: str,
+    kwargs: dict[str, object],
+    *,
+    threads: int = 1,
+    go: str | None = None,
+    broker_url: str | None = None,
+    background: bool = False,
 ) -> subprocess.Popen[str] | list[dict[str, object]]:
     """Run ``tests.integration.submit`` in a new process; its outcomes, or the process."""
     import json
 
-    command = [sys.executable, "-m", "tests.integration.submit", task, method,
-               json.dumps(kwargs), "--threads", str(threads)]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.integration.submit",
+        task,
+        method,
+        json.dumps(kwargs),
+        "--threads",
+        str(threads),
+    ]
     if go:
         command += ["--go", go]
     env = child_env(**({"JOBTASTIC_TEST_BROKER_URL": broker_url} if broker_url else {}))

@@ -27,8 +27,10 @@ def main() -> None:
     options = parser.parse_args()
 
     django.setup()
-    from tests import probe
-    from tests import jobs  # noqa: F401 - registers the jobs, as a project's views would
+    from tests import (
+        jobs,  # noqa: F401 - registers the jobs, as a project's views would
+        probe,
+    )
     from tests.celery_app import app
 
     task = app.tasks[options.task]

@@ -80,9 +80,17 @@ def test_delay_or_eager_dead_broker_runs_here(worker, dead_broker):
 def volatile_cache() -> Iterator[subprocess.Popen[bytes]]:
     """A Redis server of our own for the 'volatile' cache alias, so stopping it is safe."""
     server = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port",
-         str(settings.VOLATILE_CACHE_PORT), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(settings.VOLATILE_CACHE_PORT),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         stdout=subprocess.DEVNULL,
     )
     client = probe.client().from_url(f"redis://127.0.0.1:{settings.VOLATILE_CACHE_PORT}")

@@ -45,8 +45,12 @@ def test_herd_concurrent_processes_share_one_execution(worker):
     go = f"go:{marker}"
     processes = [
         run_submitter(
-            "tests.jobs.CountingJob", "delay", {"marker": marker, "hold": True},
-            threads=5, go=go, background=True,
+            "tests.jobs.CountingJob",
+            "delay",
+            {"marker": marker, "hold": True},
+            threads=5,
+            go=go,
+            background=True,
         )
         for _ in range(4)
     ]
@@ -96,7 +100,8 @@ def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker
     latched = jobs.ShortHerdJob.delay(marker=marker, hold=True)
     wait_until(
         lambda: herd_entry(jobs.ShortHerdJob, marker=marker) is None,
-        timeout=10, what="the herd entry to expire",
+        timeout=10,
+        what="the herd entry to expire",
     )
     fresh = jobs.ShortHerdJob.delay(marker=marker, hold=True)
     probe.release(marker)

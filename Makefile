@@ -1,0 +1,22 @@
+# A thin front for the scripts in scripts/; `make help` lists the targets.
+.PHONY: help demo test lint bench
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+demo:  ## run the example project and a worker (arrives with the example project)
+	@echo "make demo arrives with example_project/ (the widget and example-project issue)." >&2
+	@exit 2
+
+test:  ## set up everything (venv, services) and run lint and every test
+	scripts/test.sh
+
+lint:  ## ruff and mypy only
+	scripts/venv.sh .venv python3
+	.venv/bin/ruff check django_jobtastic tests bench
+	.venv/bin/ruff format --check django_jobtastic tests bench
+	.venv/bin/mypy django_jobtastic
+
+bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)
+	scripts/venv.sh .venv python3
+	for script in bench/[a-z]*.py; do .venv/bin/python $$script || exit 1; done

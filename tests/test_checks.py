@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import override_settings
+
+from django_jobtastic.checks import check_cache, check_result_backend
+from tests.celery_app import app
+
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+
+
+def ids(messages) -> list[str]:
+    return [message.id for message in messages]
+
+
+def test_checks_pass_on_the_test_settings():
+    assert check_cache() + check_result_backend() == []
+
+
+def test_checks_run_through_manage_py_check():
+    call_command("check", "--fail-level", "WARNING")
+
+
+@override_settings(JOBTASTIC_CACHE="nope")
+def test_unknown_cache_alias_is_e001():
+    assert ids(check_cache()) == ["django_jobtastic.E001"]
+
+
+def test_process_local_cache_with_herd_avoidance_is_w001(settings):
+    settings.CACHES = {**settings.CACHES, "default": LOCMEM}
+    [message] = check_cache()
+    assert message.id == "django_jobtastic.W001"
+    assert "tests.jobs.CountingJob" in message.msg
+    assert "LocMemCache" in message.msg
+
+
+def test_process_local_cache_unused_by_any_task_is_fine(settings):
+    settings.CACHES = {**settings.CACHES, "unused": LOCMEM}
+    assert check_cache() == []
+
+
+@pytest.fixture
+def celery_conf():
+    saved = {
+        key: app.conf[key]
+        for key in (
+            "result_backend",
+            "result_serializer",
+            "result_accept_content",
+            "accept_content",
+        )
+    }
+    yield app.conf
+    app.conf.update(saved)
+
+
+@pytest.mark.parametrize("backend", [None, "disabled://"])
+def test_missing_result_backend_is_e002(celery_conf, backend):
+    celery_conf.result_backend = backend
+    assert ids(check_result_backend()) == ["django_jobtastic.E002"]
+
+
+def test_pickle_result_serializer_is_w002(celery_conf):
+    celery_conf.result_serializer = "pickle"
+    assert ids(check_result_backend()) == ["django_jobtastic.W002"]
+
+
+def test_pickle_in_accept_content_is_w002(celery_conf):
+    celery_conf.result_accept_content = None
+    celery_conf.accept_content = ["json", "application/x-python-serialize"]
+    assert ids(check_result_backend()) == ["django_jobtastic.W002"]

@@ -1,0 +1,86 @@
+"""The publish deadline against real sockets: a refused port and one that never answers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from celery import Celery
+from kombu.exceptions import EncodeError
+
+from django_jobtastic import publishing
+from django_jobtastic.exceptions import PublishTimeoutError
+from django_jobtastic.queueing_errors import failure_class, not_queued
+
+TIMEOUT = 0.5  # seconds
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def dead_app(port: int) -> Celery:
+    return Celery("dead", broker=f"redis://127.0.0.1:{port}/0", set_as_current=False)
+
+
+def test_publish_within_hung_broker_gives_up_at_the_deadline(silent_port):
+    started = time.monotonic()
+    with pytest.raises(publishing.BrokerUnavailable) as raised:
+        publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
+    assert isinstance(raised.value.cause, PublishTimeoutError)
+    assert TIMEOUT <= time.monotonic() - started < TIMEOUT + 0.5
+
+
+def test_publish_within_fails_fast_while_attempts_hang(silent_port, monkeypatch):
+    monkeypatch.setattr(publishing, "MAX_HUNG_ATTEMPTS", publishing.hung_attempts() + 1)
+    with pytest.raises(publishing.BrokerUnavailable):
+        publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
+    started = time.monotonic()
+    with pytest.raises(publishing.BrokerUnavailable, match="still hung"):
+        publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
+    assert time.monotonic() - started < 0.1
+
+
+def test_publish_within_live_broker_returns_what_send_returns():
+    app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
+    assert publishing.publish_within(app, 5, lambda producer: producer.connection.hostname) == (
+        "127.0.0.1"
+    )
+
+
+def test_publish_within_propagates_errors_that_are_not_the_brokers():
+    app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
+
+    def send(producer: object) -> None:
+        raise EncodeError("cannot serialize")
+
+    with pytest.raises(EncodeError):
+        publishing.publish_within(app, 5, send)
+
+
+def test_not_queued_keeps_the_broker_error_name_and_user_message():
+    failure = not_queued(ConnectionRefusedError("refused"))
+    assert type(failure).__name__ == "ConnectionRefusedError"
+    assert str(failure) == "The job could not be queued. Please try again."
+
+
+def test_not_queued_survives_the_result_backend_round_trip():
+    backend = Celery("rt", set_as_current=False).backend
+    stored = backend.prepare_exception(not_queued(TimeoutError()), "json")
+    rebuilt = backend.exception_to_python(stored)
+    assert type(rebuilt) is failure_class("TimeoutError")
+    assert str(rebuilt) == "The job could not be queued. Please try again."
+
+
+def test_queueing_errors_module_refuses_private_names():
+    from django_jobtastic import queueing_errors
+
+    with pytest.raises(AttributeError):
+        queueing_errors.__getattr__("_private")

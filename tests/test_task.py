@@ -1,0 +1,241 @@
+"""The task class in eager mode: fast, in this process, against the real configured stores."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from celery import shared_task
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+from django_jobtastic import JobtasticTask, UserFacingError
+from django_jobtastic.registration import registered_instance
+from tests import jobs, probe
+from tests.celery_app import app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class RecordingJob(JobtasticTask):
+    """Records every progress write instead of only the last one the backend keeps."""
+
+    significant_kwargs = ["marker"]
+    herd_avoidance_timeout = 0
+    writes: list[dict[str, Any]] = []
+
+    def calculate_result(self, marker: str, calls: list[tuple[int, int, int]]) -> int:
+        for completed, total, frequency in calls:
+            self.update_progress(completed, total, update_frequency=frequency)
+        return len(calls)
+
+    def _write_progress(self, meta: dict[str, Any]) -> None:
+        type(self).writes.append(meta)
+        super()._write_progress(meta)
+
+
+@pytest.fixture
+def writes() -> list[dict[str, Any]]:
+    RecordingJob.writes = []
+    return RecordingJob.writes
+
+
+def test_class_call_returns_the_calculation_result(eager, marker):
+    result = jobs.DivisionJob.delay_or_fail([2, 9], [1, 3])
+    assert (result.state, result.result) == ("SUCCESS", [2.0, 3.0])
+
+
+def test_positional_and_keyword_calls_share_the_cached_result(eager, marker):
+    first = jobs.DivisionJob.delay([4, 9, 1], [2, 3, 1])
+    second = jobs.DivisionJob.delay_or_eager(numerators=[4, 9, 1], denominators=(2, 3, 1))
+    assert second.id == first.id
+
+
+def test_decorator_style_binds_positional_arguments(eager, marker):
+    result = jobs.decorated_job.delay(marker, 3)
+    assert result.result == len(marker) * 3
+    assert probe.runs(marker) == 1
+
+
+def test_cache_hit_in_eager_mode_runs_once(eager, marker):
+    first = jobs.CachedJob.delay(marker=marker)
+    second = jobs.CachedJob.apply_async(kwargs={"marker": marker}, countdown=10)
+    assert second.id == first.id
+    assert probe.runs(marker) == 1
+
+
+def test_cache_hit_ignored_options_logged_at_debug(eager, marker, caplog):
+    jobs.CachedJob.delay(marker=marker)
+    with caplog.at_level(logging.DEBUG, logger="django_jobtastic"):
+        jobs.CachedJob.apply_async(kwargs={"marker": marker}, queue="elsewhere")
+    assert "options ['queue'] ignored" in caplog.text
+
+
+def test_without_caching_identical_calls_run_again(eager, marker):
+    jobs.CountingJob.delay(marker=marker)
+    jobs.CountingJob.delay(marker=marker)
+    assert probe.runs(marker) == 2
+
+
+def test_failure_is_not_cached(eager, marker):
+    first = jobs.FailingJob.delay(marker=marker)
+    second = jobs.FailingJob.delay(marker=marker)
+    assert (first.state, second.state) == ("FAILURE", "FAILURE")
+    assert isinstance(first.result, UserFacingError)
+    assert second.id != first.id
+    assert probe.runs(marker) == 2
+
+
+def test_missing_significant_argument_raises_type_error(eager):
+    with pytest.raises(TypeError, match="missing significant argument\\(s\\) 'marker'"):
+        jobs.CountingJob.delay_or_fail()
+
+
+def test_retry_in_eager_mode_ends_in_success(eager, marker):
+    assert jobs.RetryingJob.delay(marker=marker).result == "done after 1 retries"
+
+
+def test_update_progress_outside_a_run_is_a_no_op():
+    registered_instance(jobs.CountingJob).update_progress(1, 2)
+
+
+def test_update_progress_initial_and_final_writes(eager, marker, writes):
+    RecordingJob.delay(marker=marker, calls=[(1, 10, 1), (10, 10, 1)])
+    assert [(w["progress_percent"], w["time_remaining"]) for w in writes] == [
+        (0, -1),
+        (100.0, 0.0),
+    ]
+
+
+def test_update_progress_throttled_by_count(eager, marker, writes):
+    RecordingJob.progress_interval = 0
+    try:
+        RecordingJob.delay(marker=marker, calls=[(n, 100, 10) for n in range(1, 100)])
+    finally:
+        RecordingJob.progress_interval = None
+    assert [w["completed"] for w in writes[1:]] == list(range(10, 100, 10))
+
+
+def test_update_progress_throttled_by_time(eager, marker, writes):
+    RecordingJob.delay(marker=marker, calls=[(n, 10**6, 1) for n in range(1, 5000)])
+    assert len(writes) == 1  # 5,000 calls within JOBTASTIC_PROGRESS_INTERVAL: only the first
+
+
+def test_progress_state_written_before_the_calculation(eager, marker):
+    class PeekingJob(JobtasticTask):
+        significant_kwargs = ["marker"]
+        herd_avoidance_timeout = 0
+
+        def calculate_result(self, marker: str) -> dict[str, Any]:
+            seen = self.AsyncResult(self.request.id)
+            return {"state": seen.state, "info": seen.info}
+
+    result = PeekingJob.delay(marker=marker).result
+    assert result["state"] == "PROGRESS"
+    assert (result["info"]["progress_percent"], result["info"]["time_remaining"]) == (0, -1)
+
+
+def test_memleak_default_hook_logs_one_warning(eager, marker, caplog):
+    class Leaky(JobtasticTask):
+        significant_kwargs = ["marker"]
+        herd_avoidance_timeout = 0
+        memleak_threshold = 10
+        kept: list[bytes] = []
+
+        def calculate_result(self, marker: str) -> None:
+            self.kept.append(b"\x01" * 30_000_000)
+
+    result = Leaky.delay(marker=marker)
+    records = [r for r in caplog.records if "memleak_detected" in r.getMessage()]
+    assert len(records) == 1
+    message = records[0].getMessage()
+    assert message.startswith(
+        f"Jobtastic:memleak memleak_detected task={Leaky.name} id={result.id} growth="
+    )
+    assert records[0].levelno == logging.WARNING
+
+
+def test_memleak_under_threshold_is_silent(eager, marker, caplog):
+    class Frugal(JobtasticTask):
+        significant_kwargs = ["marker"]
+        herd_avoidance_timeout = 0
+        memleak_threshold = 500
+
+        def calculate_result(self, marker: str) -> None:
+            return None
+
+    Frugal.delay(marker=marker)
+    assert "memleak_detected" not in caplog.text
+
+
+def test_cache_down_submits_uncached_with_a_warning(eager, marker, caplog):
+    first = jobs.VolatileCacheJob.delay(marker=marker)
+    second = jobs.VolatileCacheJob.delay(marker=marker)
+    assert (first.state, second.state) == ("SUCCESS", "SUCCESS")
+    assert second.id != first.id
+    assert "cache unavailable" in caplog.text
+    assert "not cached" in caplog.text
+
+
+@override_settings(JOBTASTIC_CACHE="missing-alias")
+def test_unknown_cache_alias_degrades_like_a_dead_cache(eager, marker, caplog):
+    assert jobs.CachedJob.delay(marker=marker).state == "SUCCESS"
+    assert "cache unavailable" in caplog.text
+
+
+def test_registered_under_module_and_class_name():
+    assert jobs.CountingJob.name == "tests.jobs.CountingJob"
+    assert isinstance(app.tasks["tests.jobs.CountingJob"], jobs.CountingJob)
+
+
+def test_class_call_uses_the_registered_instance():
+    assert jobs.CountingJob.delay.__self__ is app.tasks["tests.jobs.CountingJob"]
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ({"herd_avoidance_timeout": 1}, "Broken.significant_kwargs is required"),
+        ({"significant_kwargs": []}, "Broken.herd_avoidance_timeout is required"),
+        ({"significant_kwargs": [], "herd_avoidance_timeout": -1}, "must be an int >= 0"),
+        ({"significant_kwargs": [3], "herd_avoidance_timeout": 1}, "is malformed"),
+        (
+            {"significant_kwargs": [], "herd_avoidance_timeout": 1, "cache_duration": "x"},
+            "Broken.cache_duration must be an int >= -1",
+        ),
+        (
+            {"significant_kwargs": [], "herd_avoidance_timeout": 1, "memleak_threshold": "x"},
+            "Broken.memleak_threshold must be a number",
+        ),
+    ],
+)
+def test_misconfigured_class_raises_naming_class_and_attribute(attributes, message):
+    def calculate_result(self: JobtasticTask) -> None:
+        return None
+
+    with pytest.raises(ImproperlyConfigured, match=message):
+        type("Broken", (JobtasticTask,), {**attributes, "calculate_result": calculate_result})
+
+
+def test_misconfigured_decorator_raises_by_first_use():
+    with pytest.raises(  # noqa: PT012 - definition or first call, whichever validates
+        ImproperlyConfigured, match="unkeyed.significant_kwargs is required"
+    ):
+
+        @shared_task(base=JobtasticTask, bind=True, herd_avoidance_timeout=1)
+        def unkeyed(self: JobtasticTask) -> None:
+            return None
+
+        unkeyed.delay()
+
+
+def test_abstract_base_is_neither_validated_nor_registered():
+    class Base(JobtasticTask):
+        abstract = True
+
+        def calculate_result(self) -> None:
+            return None
+
+    assert Base.__dict__.get("name") is None
+    assert f"{__name__}.Base" not in app.tasks
