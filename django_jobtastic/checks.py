@@ -11,7 +11,6 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import autodiscover_modules
 
 from django_jobtastic.conf import conf
-from django_jobtastic.registration import task_classes
 
 #: Backends whose entries one process cannot see from another.
 PROCESS_LOCAL_CACHES = frozenset(
@@ -37,11 +36,12 @@ def _import_task_modules() -> None:
 def _aliases_in_use() -> dict[str, list[str]]:
     """Cache alias -> names of the tasks that share results or running jobs through it."""
     _import_task_modules()
+    from django_jobtastic.task import JobtasticTask
+
     used: dict[str, list[str]] = {}
-    for cls in task_classes:
-        if cls.herd_avoidance_timeout or cls.cache_duration >= 0:  # type: ignore[attr-defined]
-            alias = cls.cache_alias or conf.CACHE  # type: ignore[attr-defined]
-            used.setdefault(alias, []).append(str(cls.name))
+    for task in current_app.tasks.values():
+        if isinstance(task, JobtasticTask) and task.coordinated:
+            used.setdefault(task.cache_alias or conf.CACHE, []).append(task.name)
     return used
 
 

@@ -23,14 +23,8 @@ else:
 
 T = TypeVar("T")
 
-#: Every concrete task class defined so far (the system checks inspect them).
-task_classes: list[type[AnyTask]] = []
-
-
 def register_everywhere(cls: type[AnyTask]) -> None:
     """Register ``cls`` with every existing finalized app and with each app that finalizes."""
-    task_classes.append(cls)
-
     def attach(app: Celery) -> AnyTask:
         existing = app._tasks.get(cls.name)  # type: ignore[attr-defined]
         if existing is not None and type(existing) is cls:

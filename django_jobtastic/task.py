@@ -241,7 +241,7 @@ class JobtasticTask(Task[Any, Any]):
             # The running job re-publishing itself (``self.retry()``): never latch onto itself.
             return publish(args, kwargs, task_id, options)
         task_id = task_id or uuid()
-        if not self._coordinates:
+        if not self.coordinated:
             return publish(args, kwargs, task_id, options)
         digest = self._digest(args, kwargs)
         try:
@@ -361,7 +361,7 @@ class JobtasticTask(Task[Any, Any]):
     # -- keys and entries ------------------------------------------------------------------
 
     @property
-    def _coordinates(self) -> bool:
+    def coordinated(self) -> bool:
         """Whether calls of this task share results or running jobs at all."""
         return bool(self.herd_avoidance_timeout) or self.cache_duration >= 0
 

@@ -32,6 +32,7 @@ def test_process_local_cache_with_herd_avoidance_is_w001(settings):
     [message] = check_cache()
     assert message.id == "django_jobtastic.W001"
     assert "tests.jobs.CountingJob" in message.msg
+    assert "tests.jobs.decorated_job" in message.msg
     assert "LocMemCache" in message.msg
 
 
