@@ -72,7 +72,10 @@ class _Attempt:
             with self.app.producer_or_acquire() as producer:
                 broker_errors = self._broker_errors(producer.connection)
                 try:
-                    producer.connection.default_channel  # connect now: hangs happen here  # noqa: B018
+                    # Connect now, without kombu's retry loop (a refused broker is down, not
+                    # late); a silent broker hangs here, which is what the deadline is for.
+                    producer.connection.ensure_connection(max_retries=1, interval_start=0)
+                    producer.connection.default_channel  # noqa: B018 - opens the channel
                     if self.abandoned:
                         return
                     self.result = self.send(producer)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from celery import Celery
-from kombu.exceptions import EncodeError
+from kombu.exceptions import EncodeError, OperationalError
 
 from django_jobtastic import publishing
 from django_jobtastic.exceptions import PublishTimeoutError
@@ -36,6 +36,17 @@ def test_publish_within_hung_broker_gives_up_at_the_deadline(silent_port):
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     assert isinstance(raised.value.cause, PublishTimeoutError)
     assert TIMEOUT <= time.monotonic() - started < TIMEOUT + 0.5
+
+
+def test_publish_within_refused_broker_fails_at_once_with_its_error():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = int(closed.getsockname()[1])
+    started = time.monotonic()
+    with pytest.raises(publishing.BrokerUnavailable, match="Connection refused") as raised:
+        publishing.publish_within(dead_app(port), 5, lambda producer: "sent")
+    assert isinstance(raised.value.cause, OperationalError)
+    assert time.monotonic() - started < 1.0  # refused is down now, not after the deadline
 
 
 def test_publish_within_fails_fast_while_attempts_hang(silent_port, monkeypatch):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 
+from django_jobtastic import UserFacingError
 from tests import jobs, probe
 from tests.integration.conftest import run_submitter
 
@@ -43,15 +44,22 @@ def broker_url(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-@pytest.fixture(params=["refused", "hung"])
-def dead_broker(request, silent_broker) -> str:
-    return broker_url(free_port() if request.param == "refused" else silent_broker)
+#: The exception class each failure mode is recorded under.
+CAUSES = {"refused": "OperationalError", "hung": "PublishTimeoutError"}
+
+
+@pytest.fixture(params=sorted(CAUSES))
+def dead_broker(request, silent_broker) -> tuple[str, str]:
+    """``(failure mode, broker URL)``."""
+    port = free_port() if request.param == "refused" else silent_broker
+    return request.param, broker_url(port)
 
 
 def test_delay_or_fail_dead_broker_records_a_readable_failure(worker, dead_broker):
+    mode, url = dead_broker
     marker = uuid.uuid4().hex
     [outcome] = run_submitter(
-        "tests.jobs.CountingJob", "delay_or_fail", {"marker": marker}, broker_url=dead_broker
+        "tests.jobs.CountingJob", "delay_or_fail", {"marker": marker}, broker_url=url
     )
     result = jobs.CountingJob.AsyncResult(outcome["id"])
 
@@ -59,13 +67,16 @@ def test_delay_or_fail_dead_broker_records_a_readable_failure(worker, dead_broke
     assert outcome["seconds"] < settings.JOBTASTIC_PUBLISH_TIMEOUT + MARGIN
     assert result.state == "FAILURE"
     assert str(result.result) == "The job could not be queued. Please try again."
+    assert type(result.result).__name__ == CAUSES[mode]
+    assert isinstance(result.result, UserFacingError)
     assert probe.runs(marker) == 0
 
 
 def test_delay_or_eager_dead_broker_runs_here(worker, dead_broker):
+    _, url = dead_broker
     marker = uuid.uuid4().hex
     [outcome] = run_submitter(
-        "tests.jobs.CountingJob", "delay_or_eager", {"marker": marker}, broker_url=dead_broker
+        "tests.jobs.CountingJob", "delay_or_eager", {"marker": marker}, broker_url=url
     )
     result = jobs.CountingJob.AsyncResult(outcome["id"])
 

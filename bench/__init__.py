@@ -1,0 +1,1 @@
+"""Benchmarks of django-jobtastic against real services (run each module as a script)."""
