@@ -23,8 +23,10 @@ else:
 
 T = TypeVar("T")
 
+
 def register_everywhere(cls: type[AnyTask]) -> None:
     """Register ``cls`` with every existing finalized app and with each app that finalizes."""
+
     def attach(app: Celery) -> AnyTask:
         existing = app._tasks.get(cls.name)  # type: ignore[attr-defined]
         if existing is not None and type(existing) is cls:

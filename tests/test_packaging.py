@@ -12,8 +12,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_wheel_contains_the_package_and_its_type_marker(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
     )
     [wheel] = tmp_path.glob("django_jobtastic-*.whl")
