@@ -13,6 +13,7 @@ from enum import Enum
 from django.core.cache import BaseCache
 
 from django_jobtastic import keys
+from django_jobtastic.atomic import delete_if_equal, replace_if_equal
 
 #: How often a claim re-reads an entry that changed under it before giving up the race.
 CLAIM_ATTEMPTS = 5
@@ -60,8 +61,10 @@ class JobEntries:
     def forget_result(self, task_id: str | None = None) -> None:
         """Drop the result entry (only if it still names ``task_id``, when given)."""
         with _cache_errors():
-            if task_id is None or self.cache.get(self.result_key) == task_id:
+            if task_id is None:
                 self.cache.delete(self.result_key)
+            else:
+                delete_if_equal(self.cache, self.result_key, task_id)
 
     def claim(
         self, task_id: str, timeout: int, liveness: Callable[[str], Liveness]
@@ -70,7 +73,8 @@ class JobEntries:
 
         ``cache.add`` is the only write that decides, so however many identical calls race,
         one wins and the others get its id. An entry naming a dead task is replaced by the
-        one caller that wins the matching takeover key.
+        one caller that wins the matching takeover key, and only while it still names the
+        dead task.
         """
         with _cache_errors():
             for _ in range(CLAIM_ATTEMPTS):
@@ -83,8 +87,9 @@ class JobEntries:
                     return existing, False
                 takeover = keys.takeover_key(self.digest, existing)
                 if self.cache.add(takeover, task_id, timeout=timeout):
-                    self.cache.set(self.herd_key, task_id, timeout=timeout)
-                    return task_id, True
+                    if replace_if_equal(self.cache, self.herd_key, existing, task_id, timeout):
+                        return task_id, True
+                    continue  # the entry changed under us (released or claimed): race again
                 successor = self.cache.get(takeover)
                 if isinstance(successor, str) and liveness(successor) is not Liveness.DEAD:
                     return successor, False
@@ -94,8 +99,7 @@ class JobEntries:
     def release(self, task_id: str) -> None:
         """Remove the herd entry if it still names ``task_id``, never someone else's."""
         with _cache_errors():
-            if self.cache.get(self.herd_key) == task_id:
-                self.cache.delete(self.herd_key)
+            delete_if_equal(self.cache, self.herd_key, task_id)
 
 
 def open_entries(alias: str, digest: str) -> JobEntries:

@@ -72,6 +72,17 @@ else:
         },
     }
 CACHES["volatile"] = VOLATILE_CACHE
+# Nothing listens on port 1: a cache that is down for the whole run.
+CACHES["unreachable"] = {**VOLATILE_CACHE, "LOCATION": "redis://127.0.0.1:1/0"}
+# Both shared kinds, whatever the backend under test, for the cache primitives' tests.
+CACHES["redis"] = {
+    "BACKEND": "django.core.cache.backends.redis.RedisCache",
+    "LOCATION": REDIS_CACHE,
+}
+CACHES["database"] = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "jobtastic_cache_primitives",
+}
 
 BROKER_FOLDER = VAR / "broker"
 for folder in ("queue", "processed", "control"):

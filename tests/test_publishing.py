@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -95,3 +96,22 @@ def test_queueing_errors_module_refuses_private_names():
 
     with pytest.raises(AttributeError):
         queueing_errors.__getattr__("_private")
+
+
+def test_publish_within_late_publish_is_logged(caplog):
+    app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
+    finished = threading.Event()
+
+    def slow_send(producer: object) -> str:
+        time.sleep(0.3)  # the broker answering after the caller's deadline
+        finished.set()
+        return "sent"
+
+    with pytest.raises(publishing.BrokerUnavailable):
+        publishing.publish_within(app, 0.05, slow_send)
+    assert finished.wait(5)
+    for _ in range(100):
+        if "published after its deadline" in caplog.text:
+            break
+        time.sleep(0.01)
+    assert "published after its deadline" in caplog.text

@@ -239,3 +239,33 @@ def test_abstract_base_is_neither_validated_nor_registered():
 
     assert Base.__dict__.get("name") is None
     assert f"{__name__}.Base" not in app.tasks
+
+
+def test_direct_call_runs_without_writing_state(marker):
+    task = registered_instance(jobs.CountingJob)
+    assert task(marker=marker, steps=2) == {"marker": marker, "steps": 2}
+    assert probe.runs(marker) == 1
+
+
+def test_base_class_calculation_is_not_implemented():
+    with pytest.raises(NotImplementedError, match="must define calculate_result"):
+        JobtasticTask().calculate_result()
+
+
+def test_failed_publish_releases_its_herd_entry(marker):
+    from kombu.exceptions import EncodeError
+
+    from tests.integration.conftest import herd_entry
+
+    with pytest.raises(EncodeError):
+        jobs.CountingJob.apply_async(kwargs={"marker": marker, "steps": object()})
+    assert herd_entry(jobs.CountingJob, marker=marker) is None
+
+
+def test_class_call_registers_with_an_app_missing_the_task():
+    del app.tasks[jobs.CountingJob.name]
+    try:
+        task = registered_instance(jobs.CountingJob)
+        assert app.tasks[jobs.CountingJob.name] is task
+    finally:
+        app.tasks[jobs.CountingJob.name] = task

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django.test import override_settings
+
+from django_jobtastic.conf import conf
+
+
+def test_conf_defaults_when_unset(settings):
+    for name in ("JOBTASTIC_PROGRESS_INTERVAL", "JOBTASTIC_PUBLISH_TIMEOUT"):
+        delattr(settings, name)
+    assert (
+        conf.CACHE,
+        conf.PROGRESS_INTERVAL,
+        conf.POLL_INTERVAL,
+        conf.PUBLISH_TIMEOUT,
+        conf.TOKEN_MAX_AGE,
+        conf.STATUS_ALLOW_RAW_IDS,
+    ) == ("default", 0.5, 1.0, 2.0, 86400, False)
+
+
+@override_settings(
+    JOBTASTIC_CACHE="other",
+    JOBTASTIC_PROGRESS_INTERVAL=2,
+    JOBTASTIC_POLL_INTERVAL="3.5",
+    JOBTASTIC_PUBLISH_TIMEOUT=7,
+    JOBTASTIC_TOKEN_MAX_AGE=60,
+    JOBTASTIC_STATUS_ALLOW_RAW_IDS=True,
+)
+def test_conf_reads_overrides_at_access_time():
+    assert (
+        conf.CACHE,
+        conf.PROGRESS_INTERVAL,
+        conf.POLL_INTERVAL,
+        conf.PUBLISH_TIMEOUT,
+        conf.TOKEN_MAX_AGE,
+        conf.STATUS_ALLOW_RAW_IDS,
+    ) == ("other", 2.0, 3.5, 7.0, 60, True)
