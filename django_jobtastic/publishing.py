@@ -2,10 +2,11 @@
 
 Celery's producer can wait a long time on a refused broker (connection retries) and for
 ever on one that accepts connections and never answers (kombu's Redis transport has no
-socket timeout by default). The attempt runs in a daemon thread; the caller waits at most
-the deadline. The thread first establishes the connection (where hangs happen) and only
-publishes if the caller is still waiting, so a late connection never queues a message for
-a job that has already been failed or run eagerly.
+socket timeout by default). The attempt runs in a daemon thread and the caller waits at most
+the deadline. The thread connects first, where hangs happen; it sends only if the caller is
+still waiting, and once it sends, the caller no longer falls back (the message may be on its
+way): it waits one more deadline and then assumes the job is queued. So a job is never both
+queued and failed, or both queued and run in the caller.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from celery import Celery
 from kombu.exceptions import OperationalError
@@ -28,8 +29,10 @@ T = TypeVar("T")
 #: up threads (each holds a pooled connection) against a broker that does not answer.
 MAX_HUNG_ATTEMPTS = 4
 
-_hung_lock = threading.Lock()
+_lock = threading.Lock()  # guards every attempt's phase and the hung count
 _hung_attempts = 0
+
+CONNECTING, SENDING, DONE, ABANDONED = "connecting", "sending", "done", "abandoned"
 
 
 class BrokerUnavailable(Exception):
@@ -40,92 +43,99 @@ class BrokerUnavailable(Exception):
         self.cause = cause
 
 
+class PublishUnconfirmed(Exception):
+    """The message was being sent when the deadline passed: treat the job as queued."""
+
+
 def hung_attempts() -> int:
     """How many publish attempts are still stuck after their deadline (for monitoring)."""
     return _hung_attempts
 
 
-def _count_hung() -> None:
-    global _hung_attempts
-    _hung_attempts += 1
-
-
-def _forget_hung() -> None:
-    global _hung_attempts
-    _hung_attempts -= 1
-
-
-class _Attempt:
-    """One publish in a helper thread; the caller may abandon it at the deadline."""
+class _Attempt(Generic[T]):
+    """One publish in a helper thread; the caller may abandon it while it connects."""
 
     def __init__(self, app: Celery, send: Callable[[Any], T]) -> None:
         self.app = app
         self.send = send
-        self.done = threading.Event()
-        self.abandoned = False
-        self.hung = False
-        self.result: Any = None
+        self.phase = CONNECTING
+        self.finished = threading.Event()
+        self.result: T | None = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             with self.app.producer_or_acquire() as producer:
-                broker_errors = self._broker_errors(producer.connection)
+                connection = producer.connection
+                broker_errors = (
+                    OperationalError,
+                    OSError,
+                    *connection.connection_errors,
+                    *connection.channel_errors,
+                )
                 try:
-                    # Connect now, without kombu's retry loop (a refused broker is down, not
-                    # late); a silent broker hangs here, which is what the deadline is for.
-                    producer.connection.ensure_connection(max_retries=1, interval_start=0)
-                    producer.connection.default_channel  # noqa: B018 - opens the channel
-                    if self.abandoned:
+                    # Connect without kombu's retry loop (a refused broker is down, not late);
+                    # a silent broker hangs here, which is what the deadline is for.
+                    connection.ensure_connection(max_retries=1, interval_start=0)
+                    connection.default_channel  # noqa: B018 - opens the channel
+                    if not self._enter(SENDING):
                         return
                     self.result = self.send(producer)
-                    if self.abandoned:
-                        logger.warning(
-                            "Jobtastic: a message was published after its deadline; "
-                            "the job may also have run in the caller's fallback"
-                        )
                 except broker_errors as error:
                     self.error = BrokerUnavailable(error)
         except BaseException as error:  # handed to the caller, who re-raises it
             self.error = error
         finally:
-            with _hung_lock:  # atomic with the caller's decision to abandon
-                self.done.set()
-                if self.hung:
-                    _forget_hung()
+            self._finish()
 
-    @staticmethod
-    def _broker_errors(connection: Any) -> tuple[type[BaseException], ...]:
-        return (
-            OperationalError,
-            OSError,
-            *connection.connection_errors,
-            *connection.channel_errors,
-        )
+    def _enter(self, phase: str) -> bool:
+        with _lock:
+            if self.phase == ABANDONED:
+                return False
+            self.phase = phase
+            return True
+
+    def _finish(self) -> None:
+        global _hung_attempts
+        with _lock:
+            if self.phase == ABANDONED:
+                _hung_attempts -= 1
+            else:
+                self.phase = DONE
+        self.finished.set()
+
+    def abandon_if_connecting(self) -> bool:
+        """At the deadline: give up unless the message is already being sent."""
+        global _hung_attempts
+        with _lock:
+            if self.phase != CONNECTING:
+                return False
+            self.phase = ABANDONED
+            _hung_attempts += 1
+            return True
 
 
 def publish_within(app: Celery, timeout: float, send: Callable[[Any], T]) -> T:
-    """Call ``send(producer)`` with a connected producer, or raise ``BrokerUnavailable``.
+    """Call ``send(producer)`` with a connected producer within ``timeout`` seconds.
 
-    Errors that are not the broker's (an argument the serializer cannot encode, ...)
-    propagate unchanged: falling back would hide a bug.
+    Raises ``BrokerUnavailable`` when the broker is down (nothing was sent), and
+    ``PublishUnconfirmed`` when sending started but did not finish in time. Errors that are
+    not the broker's (an argument the serializer cannot encode, ...) propagate unchanged:
+    falling back would hide a bug.
     """
     if _hung_attempts >= MAX_HUNG_ATTEMPTS:
         raise BrokerUnavailable(
             PublishTimeoutError(f"{_hung_attempts} earlier publishes are still hung")
         )
     attempt = _Attempt(app, send)
-    thread = threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True)
-    thread.start()
-    if not attempt.done.wait(timeout):
-        with _hung_lock:
-            if not attempt.done.is_set():
-                attempt.abandoned = attempt.hung = True
-                _count_hung()
-        if attempt.abandoned:
+    threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True).start()
+    if not attempt.finished.wait(timeout):
+        if attempt.abandon_if_connecting():
             raise BrokerUnavailable(
                 PublishTimeoutError(f"the broker did not answer within {timeout:g} s")
             )
+        if not attempt.finished.wait(timeout):
+            raise PublishUnconfirmed(f"sending took over {2 * timeout:g} s")
     if attempt.error is not None:
         raise attempt.error
-    return attempt.result  # type: ignore[no-any-return]
+    return attempt.result  # type: ignore[return-value]

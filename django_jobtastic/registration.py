@@ -53,6 +53,8 @@ class class_or_instance_method(Generic[T]):
     """A method that also works on the class, bound to the registered task instance.
 
     ``MyTask.delay_or_fail(...)`` then behaves as ``app.tasks[MyTask.name].delay_or_fail``.
+    On an abstract base class it is the plain function, so inspecting or patching a base
+    never registers it as a task.
     """
 
     def __init__(self, func: Callable[..., T]) -> None:
@@ -62,5 +64,7 @@ class class_or_instance_method(Generic[T]):
     def __get__(self, instance: Any, owner: type[AnyTask] | None = None) -> Callable[..., T]:
         if instance is None:
             assert owner is not None
+            if getattr(owner, "abstract", False):
+                return self.__func__  # a base class is never registered: a plain function
             instance = registered_instance(owner)
         return self.__func__.__get__(instance, owner)  # type: ignore[no-any-return]

@@ -5,6 +5,7 @@ Every job records its runs in the probe Redis so tests count real executions.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from celery import shared_task
@@ -25,6 +26,7 @@ class CountingJob(JobtasticTask):
 
     def calculate_result(self, marker: str, steps: int = 4, hold: bool = False) -> dict[str, Any]:
         probe.record_run(marker)
+        probe.note(marker, f"pid:{os.getpid()}")
         for done in range(1, steps + 1):
             self.update_progress(done, steps, message=f"step {done}")
             if hold and done == 1:
@@ -75,6 +77,13 @@ class VolatileCacheJob(CountingJob):
     """Uses the cache that a test stops."""
 
     cache_alias = "volatile"
+    cache_duration = 0
+
+
+class UnreachableCacheJob(CountingJob):
+    """Uses a cache nothing listens to."""
+
+    cache_alias = "unreachable"
     cache_duration = 0
 
 

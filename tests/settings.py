@@ -103,8 +103,9 @@ elif BACKEND == "redis":
 else:
     CELERY_BROKER_URL = os.environ.get("JOBTASTIC_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672//")
     CELERY_RESULT_BACKEND = REDIS_RESULTS
-# A test may point the submitting process at a dead broker.
+# A test may point the submitting process at a dead broker or result backend.
 CELERY_BROKER_URL = os.environ.get("JOBTASTIC_TEST_BROKER_URL", CELERY_BROKER_URL)
+CELERY_RESULT_BACKEND = os.environ.get("JOBTASTIC_TEST_RESULT_BACKEND", CELERY_RESULT_BACKEND)
 CELERY_TASK_DEFAULT_QUEUE = f"jobtastic-tests-{BACKEND}"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -19,8 +19,6 @@ def test_tracker_initial_meta_has_no_estimate():
     assert meta == {
         "progress_percent": 0,
         "time_remaining": -1,
-        "completed": 0,
-        "total": None,
         "message": None,
         "started_at": tracker.started_at,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -19,20 +20,23 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 class RecordingJob(JobtasticTask):
-    """Records every progress write instead of only the last one the backend keeps."""
+    """Records every progress write in memory instead of the backend (which keeps the last)."""
 
     significant_kwargs = ["marker"]
     herd_avoidance_timeout = 0
     writes: list[dict[str, Any]] = []
 
-    def calculate_result(self, marker: str, calls: list[tuple[int, int, int]]) -> int:
+    def calculate_result(
+        self, marker: str, calls: list[tuple[int, int, int]], pause: float = 0
+    ) -> int:
         for completed, total, frequency in calls:
             self.update_progress(completed, total, update_frequency=frequency)
+            if pause:
+                time.sleep(pause)  # calls far apart compared to a write's cost
         return len(calls)
 
-    def _write_progress(self, meta: dict[str, Any]) -> None:
+    def _store_progress(self, task_id: str, request: Any, meta: dict[str, Any]) -> None:
         type(self).writes.append(meta)
-        super()._write_progress(meta)
 
 
 @pytest.fixture
@@ -111,10 +115,42 @@ def test_update_progress_initial_and_final_writes(eager, marker, writes):
 def test_update_progress_throttled_by_count(eager, marker, writes):
     RecordingJob.progress_interval = 0
     try:
-        RecordingJob.delay(marker=marker, calls=[(n, 100, 10) for n in range(1, 100)])
+        RecordingJob.delay(marker=marker, calls=[(n, 100, 10) for n in range(1, 100)], pause=0.001)
     finally:
         RecordingJob.progress_interval = None
     assert [w["completed"] for w in writes[1:]] == list(range(10, 100, 10))
+
+
+def test_update_progress_repeated_completion_is_throttled(eager, marker, writes):
+    RecordingJob.delay(marker=marker, calls=[(n, 10, 1) for n in range(10, 5000)])
+    assert [w["completed"] for w in writes[1:]] == [10]
+
+
+def test_update_progress_slow_writes_are_spaced_out(eager, marker, writes):
+    class SlowBackendJob(RecordingJob):
+        progress_interval = 0
+
+        def _store_progress(self, task_id: str, request: Any, meta: dict[str, Any]) -> None:
+            time.sleep(0.05)  # a slow result backend: each write takes 50 ms
+            super()._store_progress(task_id, request, meta)
+
+    started = time.monotonic()
+    SlowBackendJob.delay(marker=marker, calls=[(n, 10**9, 1) for n in range(1, 400_000)])
+    elapsed = time.monotonic() - started
+    # Without spacing every call would write (interval 0): 400,000 writes of 50 ms.
+    assert len(writes) <= 2 + elapsed / 0.5
+
+
+def test_update_progress_held_back_point_is_written_during_a_long_step(eager, marker, writes):
+    # (1, 4) comes right after the initial write, inside the interval; the next step is long.
+    RecordingJob.delay(marker=marker, calls=[(1, 4, 1)], pause=0.5)
+    assert [w.get("completed") for w in writes] == [None, 1]
+
+
+def test_update_progress_no_write_after_the_run_ends(eager, marker, writes):
+    RecordingJob.delay(marker=marker, calls=[(1, 4, 1)])
+    time.sleep(0.2)  # several intervals: a flush, had one been left scheduled, would be done
+    assert [w.get("completed") for w in writes] == [None]
 
 
 def test_update_progress_throttled_by_time(eager, marker, writes):
@@ -133,7 +169,12 @@ def test_progress_state_written_before_the_calculation(eager, marker):
 
     result = PeekingJob.delay(marker=marker).result
     assert result["state"] == "PROGRESS"
-    assert (result["info"]["progress_percent"], result["info"]["time_remaining"]) == (0, -1)
+    assert result["info"] == {
+        "progress_percent": 0,
+        "time_remaining": -1,
+        "message": None,
+        "started_at": result["info"]["started_at"],
+    }
 
 
 def test_memleak_default_hook_logs_one_warning(eager, marker, caplog):
@@ -170,8 +211,8 @@ def test_memleak_under_threshold_is_silent(eager, marker, caplog):
 
 
 def test_cache_down_submits_uncached_with_a_warning(eager, marker, caplog):
-    first = jobs.VolatileCacheJob.delay(marker=marker)
-    second = jobs.VolatileCacheJob.delay(marker=marker)
+    first = jobs.UnreachableCacheJob.delay(marker=marker)
+    second = jobs.UnreachableCacheJob.delay(marker=marker)
     assert (first.state, second.state) == ("SUCCESS", "SUCCESS")
     assert second.id != first.id
     assert "cache unavailable" in caplog.text
@@ -269,3 +310,23 @@ def test_class_call_registers_with_an_app_missing_the_task():
         assert app.tasks[jobs.CountingJob.name] is task
     finally:
         app.tasks[jobs.CountingJob.name] = task
+
+
+def test_run_finishing_between_cache_read_and_claim_is_reused(eager, marker, monkeypatch):
+    first = jobs.CachedJob.delay(marker=marker)
+    task = registered_instance(jobs.CachedJob)
+    reads = []
+    real_read = task._cached_success
+
+    def first_read_misses(entries: Any) -> str | None:
+        # The first read happens just before the earlier run cached its result.
+        reads.append(entries)
+        return None if len(reads) == 1 else real_read(entries)
+
+    monkeypatch.setattr(task, "_cached_success", first_read_misses)
+    again = jobs.CachedJob.delay(marker=marker)
+
+    assert again.id == first.id
+    assert len(reads) == 2
+    assert probe.runs(marker) == 1
+    assert reads[0].cache.get(reads[0].herd_key) is None  # the claim was given back

@@ -149,6 +149,7 @@ def run_submitter(
     threads: int = 1,
     go: str | None = None,
     broker_url: str | None = None,
+    result_backend: str | None = None,
     background: bool = False,
 ) -> subprocess.Popen[str] | list[dict[str, object]]:
     """Run ``tests.integration.submit`` in a new process; its outcomes, or the process."""
@@ -166,7 +167,11 @@ def run_submitter(
     ]
     if go:
         command += ["--go", go]
-    env = child_env(**({"JOBTASTIC_TEST_BROKER_URL": broker_url} if broker_url else {}))
+    overrides = {
+        "JOBTASTIC_TEST_BROKER_URL": broker_url,
+        "JOBTASTIC_TEST_RESULT_BACKEND": result_backend,
+    }
+    env = child_env(**{name: value for name, value in overrides.items() if value})
     process = subprocess.Popen(
         command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 
 import pytest
+from billiard.exceptions import WorkerLostError
 from celery.exceptions import TaskRevokedError
 
 from django_jobtastic import UserFacingError
@@ -31,6 +34,7 @@ def test_cache_invalidate_runs_again(worker):
     marker = uuid.uuid4().hex
     first = jobs.CachedJob.delay(marker=marker)
     first.get(timeout=30)
+    wait_until(lambda: herd_entry(jobs.CachedJob, marker=marker) is None, what="entry cleared")
 
     jobs.CachedJob.invalidate(marker=marker)
     second = jobs.CachedJob.delay(marker=marker)
@@ -44,6 +48,7 @@ def test_cache_forgotten_result_is_a_miss(worker):
     marker = uuid.uuid4().hex
     first = jobs.CachedJob.delay(marker=marker)
     first.get(timeout=30)
+    wait_until(lambda: herd_entry(jobs.CachedJob, marker=marker) is None, what="entry cleared")
     first.forget()
 
     second = jobs.CachedJob.delay(marker=marker)
@@ -59,7 +64,8 @@ def test_failure_is_not_cached_and_clears_the_herd_entry(worker):
     with pytest.raises(UserFacingError, match=f"cannot do {marker}"):
         first.get(timeout=30)
 
-    assert herd_entry(jobs.FailingJob, marker=marker) is None
+    # The entry is released after FAILURE is stored, so wait for it rather than race it.
+    wait_until(lambda: herd_entry(jobs.FailingJob, marker=marker) is None, what="entry cleared")
     second = jobs.FailingJob.delay(marker=marker)
     with pytest.raises(UserFacingError):
         second.get(timeout=30)
@@ -118,3 +124,16 @@ def test_memleak_hook_fires_for_a_job_keeping_60_mb(worker):
     assert int(growths[0]) >= 50_000_000
     log = worker.log.read_text()
     assert f"Jobtastic:memleak memleak_detected task=tests.jobs.LeakyJob id={result.id}" in log
+
+
+def test_worker_process_lost_releases_the_herd_entry(worker):
+    marker = uuid.uuid4().hex
+    first = jobs.CountingJob.delay(marker=marker, hold=True)
+    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    [pid] = [int(note[4:]) for note in probe.notes(marker) if note.startswith("pid:")]
+
+    os.kill(pid, signal.SIGKILL)  # the pool child dies: Celery never calls on_failure
+
+    with pytest.raises(WorkerLostError):
+        first.get(timeout=30)
+    wait_until(lambda: herd_entry(jobs.CountingJob, marker=marker) is None, what="entry cleared")
