@@ -12,11 +12,11 @@ test:  ## set up everything (venv, services) and run lint and every test
 	scripts/test.sh
 
 lint:  ## ruff and mypy only
-	scripts/venv.sh .venv python3
+	scripts/venv.sh .venv python3 test,lint
 	.venv/bin/ruff check django_jobtastic tests bench
 	.venv/bin/ruff format --check django_jobtastic tests bench
 	.venv/bin/mypy django_jobtastic
 
 bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)
-	scripts/venv.sh .venv python3
+	scripts/venv.sh .venv python3 test,lint
 	for script in bench/[a-z]*.py; do .venv/bin/python $$script || exit 1; done

@@ -19,6 +19,11 @@ PROCESS_LOCAL_CACHES = frozenset(
         "django.core.cache.backends.dummy.DummyCache",
     }
 )
+#: Shared, but ``add`` is not atomic: herd avoidance can let duplicates through.
+NON_ATOMIC_ADD_CACHES = frozenset({"django.core.cache.backends.filebased.FileBasedCache"})
+SHARED_CACHES_HINT = "Use Redis or Memcached (or the database cache)."
+#: Results only the calling process can read.
+CALLER_ONLY_RESULT_BACKENDS = frozenset({"rpc", "amqp"})
 PICKLE_CONTENT = frozenset({"pickle", "application/x-python-serialize"})
 
 
@@ -52,22 +57,40 @@ def check_cache(**kwargs: Any) -> list[CheckMessage]:
         messages.append(
             Error(
                 f"JOBTASTIC_CACHE names the cache alias {conf.CACHE!r}, which is not in CACHES.",
-                hint="Add it to CACHES or set JOBTASTIC_CACHE to one of: "
-                + ", ".join(sorted(caches)),
+                hint=f"Add it to CACHES or use one of: {', '.join(sorted(caches))}.",
                 id="django_jobtastic.E001",
             )
         )
     for alias, task_names in sorted(_aliases_in_use().items()):
+        names = ", ".join(sorted(task_names))
         backend = caches.get(alias, {}).get("BACKEND", "")
-        if backend in PROCESS_LOCAL_CACHES:
+        kind = backend.rsplit(".", 1)[-1]
+        if alias not in caches and alias != conf.CACHE:
+            messages.append(
+                Error(
+                    f"{names} use the cache alias {alias!r}, which is not in CACHES.",
+                    hint=f"Add it to CACHES or set cache_alias to one of: "
+                    f"{', '.join(sorted(caches))}.",
+                    id="django_jobtastic.E001",
+                )
+            )
+        elif backend in PROCESS_LOCAL_CACHES:
             messages.append(
                 Warning(
-                    f"The cache {alias!r} ({backend.rsplit('.', 1)[-1]}) is not shared between "
-                    f"processes, so result caching and herd avoidance of "
-                    f"{', '.join(sorted(task_names))} cannot work across web and worker "
-                    "processes.",
-                    hint="Use Redis, Memcached, the database or the file-based cache.",
+                    f"The cache {alias!r} ({kind}) is not shared between processes, so result "
+                    f"caching and herd avoidance of {names} cannot work across web and "
+                    "worker processes.",
+                    hint=SHARED_CACHES_HINT,
                     id="django_jobtastic.W001",
+                )
+            )
+        elif backend in NON_ATOMIC_ADD_CACHES:
+            messages.append(
+                Warning(
+                    f"The cache {alias!r} ({kind}) implements add() as a read then a write, "
+                    f"so identical calls of {names} arriving together may each start a run.",
+                    hint=SHARED_CACHES_HINT,
+                    id="django_jobtastic.W003",
                 )
             )
     return messages
@@ -77,7 +100,18 @@ def check_result_backend(**kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     app_conf = current_app.conf
     backend = app_conf.result_backend
-    if not backend or str(backend).split(":", 1)[0] == "disabled":
+    scheme = str(backend).split(":", 1)[0]
+    if scheme in CALLER_ONLY_RESULT_BACKENDS:
+        messages.append(
+            Error(
+                f"The Celery result backend {scheme!r} sends results to the calling process "
+                "only: other processes (the status view, identical calls) never see a job's "
+                "progress or outcome.",
+                hint="Use 'django-db' (django-celery-results) or 'redis://...'.",
+                id="django_jobtastic.E003",
+            )
+        )
+    if not backend or scheme == "disabled":
         messages.append(
             Error(
                 "The Celery app has no result backend, so progress and results of jobs "

@@ -1,36 +1,48 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` and CI run it: lint, unit tests, then the integration
-# tests with a real worker once per service set-up; then the same on Django 6.x where a
-# Python 3.12+ interpreter is available.
+# tests with a real worker once per service set-up. Then the same on Django 6.x where a
+# Python 3.12+ interpreter is available, and a compatibility leg on the oldest supported
+# versions (Django 4.2, Celery 5.3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-services.sh
-scripts/venv.sh .venv python3
+scripts/venv.sh .venv python3 test,lint
 
 .venv/bin/ruff check django_jobtastic tests bench
 .venv/bin/ruff format --check django_jobtastic tests bench
 .venv/bin/mypy django_jobtastic
 
-run_suite() {  # venv
+run_suite() {  # venv backend...: unit tests, then integration tests per backend
     local venv=$1
-    rm -f .coverage
+    shift
+    rm -f .coverage .coverage.*
     "$venv/bin/pytest" tests --ignore=tests/integration --cov --cov-report= -q
-    for backend in redis rabbitmq embedded; do
-        echo "== integration tests against: $backend"
+    for backend in "$@"; do
+        echo "== $venv: integration tests against $backend"
         JOBTASTIC_TEST_BACKEND=$backend "$venv/bin/pytest" tests/integration \
             --cov --cov-append --cov-report= -q
     done
-    "$venv/bin/coverage" report --fail-under=95
 }
 
-run_suite .venv
+pyenv_python() {  # the newest ~/.pyenv interpreter matching a version glob, if any
+    ls -d "$HOME"/.pyenv/versions/$1/bin/python 2>/dev/null | sort -V | tail -n 1 || true
+}
 
-newer_python=$(ls -d "$HOME"/.pyenv/versions/3.1[23]*/bin/python 2>/dev/null | sort -V | tail -n 1 || true)
+run_suite .venv redis rabbitmq embedded
+.venv/bin/coverage report --fail-under=95
+
+newer_python=$(pyenv_python "3.1[23]*")
 if [ -n "$newer_python" ]; then
     echo "== Django 6.x on $("$newer_python" --version)"
-    scripts/venv.sh .venv-django6 "$newer_python" "Django>=6.0,<7"
-    run_suite .venv-django6
+    scripts/venv.sh .venv-django6 "$newer_python" test "Django>=6.0,<7"
+    run_suite .venv-django6 redis rabbitmq embedded
 else
     echo "== no Python 3.12+ found: the Django 6.x leg is skipped on this machine"
 fi
+
+oldest_python=$(pyenv_python "3.10*")
+echo "== compatibility leg: Django 4.2, Celery 5.3 on $("${oldest_python:-python3}" --version)"
+scripts/venv.sh .venv-compat "${oldest_python:-python3}" test \
+    "Django>=4.2,<5" "celery[redis]>=5.3,<5.4" "kombu>=5.3,<5.4" "django-celery-results>=2.5,<2.6"
+run_suite .venv-compat redis

@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import django
+
 BACKEND = os.environ.get("JOBTASTIC_TEST_BACKEND", "embedded")
 if BACKEND not in {"embedded", "redis", "rabbitmq"}:
     raise RuntimeError(f"JOBTASTIC_TEST_BACKEND={BACKEND!r}: use embedded, redis or rabbitmq")
@@ -40,15 +42,16 @@ INSTALLED_APPS = [
     "django_jobtastic",
 ]
 TEST_DB = str(VAR / "test-db.sqlite3")
+SQLITE_OPTIONS: dict[str, Any] = {"timeout": 20}
+if django.VERSION >= (5, 1):
+    SQLITE_OPTIONS.update(init_command="PRAGMA journal_mode=WAL;", transaction_mode="IMMEDIATE")
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": TEST_DB if os.environ.get("JOBTASTIC_TEST_WORKER") else str(VAR / "db.sqlite3"),
-        "OPTIONS": {
-            "init_command": "PRAGMA journal_mode=WAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-        },
+        # WAL and IMMEDIATE transactions (Django 5.1+) let the worker and the tests write
+        # at once; IMMEDIATE also makes the database cache's add() atomic.
+        "OPTIONS": SQLITE_OPTIONS,
         "TEST": {"NAME": TEST_DB},
     }
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from celery import Celery
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -43,20 +44,18 @@ def test_process_local_cache_unused_by_any_task_is_fine(settings):
 
 @pytest.fixture
 def celery_conf():
-    saved = {
-        key: app.conf[key]
-        for key in (
-            "result_backend",
-            "result_serializer",
-            "result_accept_content",
-            "accept_content",
-        )
-    }
-    yield app.conf
-    app.conf.update(saved)
+    """A fresh current Celery app (a JSON-only Redis set-up) whose conf a test changes."""
+    checked = Celery("checked", set_as_current=True)
+    checked.conf.update(result_backend="redis://127.0.0.1:6379/11")
+    yield checked.conf
+    app.set_current()
 
 
-@pytest.mark.parametrize("backend", [None, "disabled://"])
+def test_checks_pass_on_a_json_redis_app(celery_conf):
+    assert check_result_backend() == []
+
+
+@pytest.mark.parametrize("backend", ["", "disabled://"])
 def test_missing_result_backend_is_e002(celery_conf, backend):
     celery_conf.result_backend = backend
     assert ids(check_result_backend()) == ["django_jobtastic.E002"]
@@ -71,3 +70,31 @@ def test_pickle_in_accept_content_is_w002(celery_conf):
     celery_conf.result_accept_content = None
     celery_conf.accept_content = ["json", "application/x-python-serialize"]
     assert ids(check_result_backend()) == ["django_jobtastic.W002"]
+
+
+def test_file_based_cache_with_herd_avoidance_is_w003(settings, tmp_path):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        },
+    }
+    [message] = check_cache()
+    assert message.id == "django_jobtastic.W003"
+    assert "add() as a read then a write" in message.msg
+
+
+def test_task_cache_alias_missing_is_e001(settings):
+    settings.CACHES = {k: v for k, v in settings.CACHES.items() if k != "unreachable"}
+    [message] = check_cache()
+    assert message.id == "django_jobtastic.E001"
+    assert message.msg == (
+        "tests.jobs.UnreachableCacheJob use the cache alias 'unreachable', which is not in CACHES."
+    )
+
+
+@pytest.mark.parametrize("backend", ["rpc://", "rpc"])
+def test_caller_only_result_backend_is_e003(celery_conf, backend):
+    celery_conf.result_backend = backend
+    assert ids(check_result_backend()) == ["django_jobtastic.E003"]
