@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from celery import Celery
+from django.db import connections
 from kombu.exceptions import OperationalError
 
 from django_jobtastic.exceptions import PublishTimeoutError
@@ -86,6 +87,7 @@ class _Attempt(Generic[T]):
         except BaseException as error:  # handed to the caller, who re-raises it
             self.error = error
         finally:
+            connections.close_all()  # any this thread opened (a database result backend)
             self._finish()
 
     def _enter(self, phase: str) -> bool:

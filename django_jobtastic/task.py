@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from time import monotonic
 from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 
 from django_jobtastic import keys, memleak, progress
 from django_jobtastic.conf import conf
@@ -115,9 +117,12 @@ class JobtasticTask(SubmittingTask):
         task_id = request.id
         if not task_id:
             return None  # called directly, not as a job: there is no state to write
+        job_thread = threading.current_thread()
 
         def store(meta: dict[str, Any]) -> None:
             self._store_progress(task_id, request, meta)
+            if threading.current_thread() is not job_thread:
+                connections.close_all()  # the flush timer's own (django-db backend) connection
 
         return store
 

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from tests import jobs, probe
 from tests.integration.conftest import collect, herd_entry, run_submitter, wait_until
@@ -24,6 +25,7 @@ def test_herd_concurrent_threads_share_one_execution(worker, publishes):
     def submit() -> None:
         barrier.wait()
         ids.append(jobs.CountingJob.delay(marker=marker, hold=True).id)
+        connections.close_all()  # this thread's (database cache) connection
 
     threads = [threading.Thread(target=submit) for _ in range(SUBMISSIONS)]
     for thread in threads:
