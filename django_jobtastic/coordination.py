@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from celery import Task, states
-from celery.signals import task_failure, task_revoked
+from celery.signals import task_failure, task_revoked, task_success
 
 from django_jobtastic import keys
 from django_jobtastic.conf import conf
@@ -123,11 +123,9 @@ class CoordinatedTask(AnyTask):
 
     # -- the worker side -------------------------------------------------------------------
 
-    def on_success(
-        self, retval: Any, task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]
-    ) -> None:
-        # SUCCESS is stored by now; cache the id first, then drop the herd entry, so an
-        # identical call always finds one of the two.
+    def _succeeded(self, task_id: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        """SUCCESS is stored by now: cache the id first, then drop the herd entry, so an
+        identical call always finds one of the two."""
         if self.cache_duration >= 0:
             try:
                 entries = self._entries(self._digest(args, kwargs))
@@ -150,11 +148,25 @@ class CoordinatedTask(AnyTask):
             )
 
 
+# Celery's signals rather than on_success/on_failure: a subclass overriding those without
+# calling super() cannot break caching, and task_failure also fires when the worker process
+# running the job died.
+
+
+@task_success.connect(weak=False)
+def _cache_succeeded(sender: Any = None, **_: Any) -> None:
+    """Sent after the SUCCESS is stored, with the job's request still current."""
+    if isinstance(sender, CoordinatedTask):
+        request = sender.request
+        if request.id:
+            sender._succeeded(request.id, request.args or (), request.kwargs or {})
+
+
 @task_failure.connect(weak=False)
 def _release_failed(
     sender: Any = None, task_id: str = "", args: Any = None, kwargs: Any = None, **_: Any
 ) -> None:
-    """A failed job frees its herd entry, also when its worker process died (no on_failure)."""
+    """A failed job frees its herd entry (also when its worker process died)."""
     if isinstance(sender, CoordinatedTask) and task_id:
         sender._release_for(args or (), kwargs or {}, task_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ from tests.celery_app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT = 60  # seconds
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -47,6 +49,11 @@ def wait_until(condition: Callable[[], object], timeout: float = 30, what: str =
         time.sleep(0.02)
 
 
+def die_with_parent() -> None:
+    """In the child: get SIGTERM when the test run dies, so no worker outlives it."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Worker:
     """One ``celery worker`` process (solo pool unless told otherwise)."""
 
@@ -71,7 +78,13 @@ class Worker:
             "--without-mingle",
             *extra,
         ]
-        self.process = subprocess.Popen(command, env=child_env(), cwd=ROOT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command,
+            env=child_env(),
+            cwd=ROOT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.process.poll() is None:
@@ -79,8 +92,9 @@ class Worker:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
+        """Warm shutdown (SIGTERM to the main process only: it stops its pool children)."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
