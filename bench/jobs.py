@@ -20,9 +20,9 @@ class ProgressBenchJob(JobtasticTask):
 
     writes = 0
 
-    def _write_progress(self, meta: dict[str, Any]) -> None:
+    def _store_progress(self, task_id: str, request: Any, meta: dict[str, Any]) -> None:
         self.writes += 1
-        super()._write_progress(meta)
+        super()._store_progress(task_id, request, meta)
 
     def calculate_result(self, n: int, state_writes: int, repeat: int = 3) -> dict[str, Any]:
         empty: list[int] = []

@@ -6,7 +6,6 @@ import threading
 import uuid
 
 import pytest
-from django.conf import settings
 from django.db import connections
 
 from tests import jobs, probe
@@ -112,6 +111,6 @@ def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker
     assert latched.id == first.id
     assert fresh.id != first.id
     assert fresh.get(timeout=30) == {"marker": marker, "steps": 4}
-    # RabbitMQ may also redeliver the killed worker's unacknowledged message (at least once).
-    expected_runs = {2, 3} if settings.BACKEND == "rabbitmq" else {2}
-    assert probe.runs(marker) in expected_runs
+    # The broker may also redeliver the killed worker's message if its acknowledgement was
+    # not through yet (at-least-once delivery): RabbitMQ often does.
+    assert probe.runs(marker) in {2, 3}
