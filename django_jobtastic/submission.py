@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from django_jobtastic.conf import conf
 from django_jobtastic.coordination import CoordinatedTask
-from django_jobtastic.herd import CacheUnavailable, JobEntries
+from django_jobtastic.herd import CacheUnavailable
 from django_jobtastic.publishing import BrokerUnavailable, PublishUnconfirmed, publish_within
 from django_jobtastic.queueing_errors import not_queued
 from django_jobtastic.registration import class_or_instance_method
@@ -155,14 +155,8 @@ class SubmittingTask(CoordinatedTask):
         try:
             return publish(args, kwargs, task_id, options)
         except BaseException:
-            self._release_quietly(entries, task_id)
+            self._release_for(args, kwargs, task_id)
             raise
-
-    def _release_quietly(self, entries: JobEntries, task_id: str) -> None:
-        try:
-            entries.release(task_id)
-        except CacheUnavailable as error:
-            logger.warning("Jobtastic: could not clear the herd entry of %s: %s", task_id, error)
 
     # -- publishers ------------------------------------------------------------------------
 

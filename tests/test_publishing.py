@@ -115,3 +115,11 @@ def test_publish_within_send_over_twice_the_deadline_is_unconfirmed():
     app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
     with pytest.raises(publishing.PublishUnconfirmed, match="sending took over 0.2 s"):
         publishing.publish_within(app, 0.1, slow_send(0.5))
+
+
+def test_publish_within_unresolvable_broker_gives_up_by_the_deadline():
+    app = Celery("nowhere", broker="redis://no-such-host.invalid:6379/0", set_as_current=False)
+    started = time.monotonic()
+    with pytest.raises(publishing.BrokerUnavailable):
+        publishing.publish_within(app, TIMEOUT, lambda producer: "sent")
+    assert time.monotonic() - started < TIMEOUT + 0.5

@@ -54,6 +54,18 @@ def die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def wait_until_held(result: object) -> None:
+    """Wait until a ``hold=True`` job has written step 1 and waits for its release.
+
+    Only then is the job quiet: killing or revoking it earlier races its own progress
+    writes, which could land after the REVOKED or FAILURE state.
+    """
+    wait_until(
+        lambda: result.state == "PROGRESS" and result.info.get("completed") == 1,  # type: ignore[attr-defined]
+        what="the job to hold at step 1",
+    )
+
+
 class Worker:
     """One ``celery worker`` process (solo pool unless told otherwise)."""
 

@@ -9,7 +9,13 @@ import pytest
 from django.db import connections
 
 from tests import jobs, probe
-from tests.integration.conftest import collect, herd_entry, run_submitter, wait_until
+from tests.integration.conftest import (
+    collect,
+    herd_entry,
+    run_submitter,
+    wait_until,
+    wait_until_held,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -95,7 +101,7 @@ def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker
     marker = uuid.uuid4().hex
     doomed = start_worker("doomed", "killable")
     first = jobs.ShortHerdJob.delay(marker=marker, hold=True)
-    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    wait_until_held(first)
     doomed.kill()
 
     latched = jobs.ShortHerdJob.delay(marker=marker, hold=True)

@@ -12,7 +12,7 @@ from celery.exceptions import TaskRevokedError
 
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
-from tests.integration.conftest import entries_of, herd_entry, wait_until
+from tests.integration.conftest import entries_of, herd_entry, wait_until, wait_until_held
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -76,7 +76,7 @@ def test_failure_is_not_cached_and_clears_the_herd_entry(worker):
 def test_revoke_clears_the_herd_entry(worker):
     marker = uuid.uuid4().hex
     first = jobs.CountingJob.delay(marker=marker, hold=True)
-    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    wait_until_held(first)
 
     first.revoke(terminate=True)
     with pytest.raises(TaskRevokedError):
@@ -92,7 +92,7 @@ def test_revoke_clears_the_herd_entry(worker):
 def test_revoked_entry_is_a_miss_even_if_not_cleared(worker):
     marker = uuid.uuid4().hex
     first = jobs.CountingJob.delay(marker=marker, hold=True)
-    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    wait_until_held(first)
     entries = entries_of(jobs.CountingJob, marker=marker)
     first.revoke(terminate=True)
     with pytest.raises(TaskRevokedError):
@@ -129,7 +129,7 @@ def test_memleak_hook_fires_for_a_job_keeping_60_mb(worker):
 def test_worker_process_lost_releases_the_herd_entry(worker):
     marker = uuid.uuid4().hex
     first = jobs.CountingJob.delay(marker=marker, hold=True)
-    wait_until(lambda: first.state == "PROGRESS", what="the job to start")
+    wait_until_held(first)
     [pid] = [int(note[4:]) for note in probe.notes(marker) if note.startswith("pid:")]
 
     os.kill(pid, signal.SIGKILL)  # the pool child dies: Celery never calls on_failure
