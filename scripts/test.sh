@@ -2,7 +2,7 @@
 # The whole test suite, as `make test` and CI run it: lint, unit tests, then the integration
 # tests with a real worker once per service set-up. Then the same on Django 6.x where a
 # Python 3.12+ interpreter is available, and a compatibility leg on the oldest supported
-# versions (Django 4.2, Celery 5.3).
+# versions (Django 4.2, Celery 5.3) on the embedded set-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,4 +45,6 @@ oldest_python=$(pyenv_python "3.10*")
 echo "== compatibility leg: Django 4.2, Celery 5.3 on $("${oldest_python:-python3}" --version)"
 scripts/venv.sh .venv-compat "${oldest_python:-python3}" test \
     "Django>=4.2,<5" "celery[redis]>=5.3,<5.4" "kombu>=5.3,<5.4" "django-celery-results>=2.5,<2.6"
-run_suite .venv-compat redis
+# On the django-db result backend: Celery 5.3's Redis result backend can deadlock the reading
+# process (an AsyncResult.__del__ unsubscribing inside another call on the same connection).
+run_suite .venv-compat embedded
