@@ -108,12 +108,13 @@ class ProgressTracker:
     def schedule_flush(self) -> None:
         """Make sure the pending point gets written when the next write is due."""
         with self._lock:
-            if self.flush_timer is not None or self._closed or self._store is None:
-                return
-            delay = max(0.0, self.next_write_at - monotonic())
-            self.flush_timer = threading.Timer(delay, self._flush)
-            self.flush_timer.daemon = True
-            self.flush_timer.start()
+            if self.flush_timer is None and not self._closed and self._store is not None:
+                self._start_timer()
+
+    def _start_timer(self) -> None:  # with the lock held
+        self.flush_timer = threading.Timer(max(0.0, self.next_write_at - monotonic()), self._flush)
+        self.flush_timer.daemon = True
+        self.flush_timer.start()
 
     def close(self) -> None:
         """The run is over: no flush may land after this (it would overwrite the outcome)."""
@@ -127,6 +128,9 @@ class ProgressTracker:
         with self._lock:
             self.flush_timer = None
             if self._closed or self.pending is None:
+                return
+            if monotonic() < self.next_write_at:
+                self._start_timer()  # the job wrote meanwhile: wait for that write's interval
                 return
             completed, total, message = self.pending
             self.pending = None
