@@ -39,10 +39,9 @@ class CachedJob(CountingJob):
 
 
 class ShortHerdJob(CountingJob):
-    """Latches for 3 s only, for the killed-worker test (runs on its own queue)."""
+    """Latches for 3 s only, for the killed-worker test (which gives it a queue of its own)."""
 
     herd_avoidance_timeout = 3
-    queue = "killable"
 
 
 class FailingJob(CountingJob):

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class Worker:
 def wait_for_worker(worker: Worker, queue: str) -> None:
     from tests.jobs import ping
 
-    result = ping.apply_async(queue=queue)
+    result = ping.apply_async(queue=queue)  # answered only once the worker consumes `queue`
     deadline = time.monotonic() + WORKER_READY_TIMEOUT
     while not result.ready():
         if worker.process.poll() is not None:
@@ -131,10 +132,8 @@ def purge_queues() -> None:
         shutil.rmtree(settings.BROKER_FOLDER / "queue", ignore_errors=True)
         (settings.BROKER_FOLDER / "queue").mkdir(parents=True, exist_ok=True)
         return
-    with app.connection_for_write() as connection:
-        for queue in (settings.CELERY_TASK_DEFAULT_QUEUE, "killable"):
-            with contextlib.suppress(Exception):  # the queue does not exist yet
-                connection.default_channel.queue_purge(queue)
+    with app.connection_for_write() as connection, contextlib.suppress(Exception):
+        connection.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)  # if any
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +148,16 @@ def worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
         yield started
     finally:
         started.stop()
+
+
+@pytest.fixture
+def private_queue() -> Iterator[str]:
+    """A queue of this test's own: no message left by an earlier run can block its worker."""
+    queue = f"jobtastic-tests-{uuid.uuid4().hex}"
+    yield queue
+    if settings.BACKEND != "embedded":
+        with app.connection_for_write() as connection, contextlib.suppress(Exception):
+            connection.default_channel.queue_delete(queue)
 
 
 @pytest.fixture

@@ -97,22 +97,23 @@ def test_herd_entry_cleared_after_success(worker):
     assert probe.runs(marker) == 2
 
 
-def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker):
+def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker, private_queue):
     marker = uuid.uuid4().hex
-    doomed = start_worker("doomed", "killable")
-    first = jobs.ShortHerdJob.delay(marker=marker, hold=True)
+    call = {"kwargs": {"marker": marker, "hold": True}, "queue": private_queue}
+    doomed = start_worker("doomed", private_queue)
+    first = jobs.ShortHerdJob.apply_async(**call)
     wait_until_held(first)
     doomed.kill()
 
-    latched = jobs.ShortHerdJob.delay(marker=marker, hold=True)
+    latched = jobs.ShortHerdJob.apply_async(**call)
     wait_until(
         lambda: herd_entry(jobs.ShortHerdJob, marker=marker) is None,
         timeout=10,
         what="the herd entry to expire",
     )
-    fresh = jobs.ShortHerdJob.delay(marker=marker, hold=True)
+    fresh = jobs.ShortHerdJob.apply_async(**call)
     probe.release(marker)
-    start_worker("rescuer", "killable")
+    start_worker("rescuer", private_queue)
 
     assert latched.id == first.id
     assert fresh.id != first.id
