@@ -109,6 +109,9 @@ else:
 # A test may point the submitting process at a dead broker or result backend.
 CELERY_BROKER_URL = os.environ.get("JOBTASTIC_TEST_BROKER_URL", CELERY_BROKER_URL)
 CELERY_RESULT_BACKEND = os.environ.get("JOBTASTIC_TEST_RESULT_BACKEND", CELERY_RESULT_BACKEND)
+if CELERY_BROKER_URL.startswith("filesystem:"):
+    # kombu's own filesystem transport can hand a worker a half-written message.
+    CELERY_BROKER_TRANSPORT = "django_jobtastic.filesystem_transport:Transport"
 CELERY_TASK_DEFAULT_QUEUE = f"jobtastic-tests-{BACKEND}"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
