@@ -11,21 +11,15 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from celery import Task, states
+from celery import states
 from celery.signals import task_failure, task_revoked, task_success
 
 from django_jobtastic import keys
 from django_jobtastic.conf import conf
 from django_jobtastic.herd import CacheUnavailable, JobEntries, Liveness, open_entries
-
-if TYPE_CHECKING:
-    from typing import TypeAlias
-
-    AnyTask: TypeAlias = Task[Any, Any]
-else:
-    AnyTask = Task  # Celery < 5.7 cannot subscript Task at run time
+from django_jobtastic.registration import AnyTask
 
 logger = logging.getLogger(__name__)
 

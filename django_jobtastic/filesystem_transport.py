@@ -25,8 +25,8 @@ class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
-        # Starts with a dot: consumers only take "<stamp>_<uuid>.<queue>.msg" files.
-        partial = os.path.join(self.data_folder_out, f".{name}.partial")
+        # No ".<queue>.msg" in this name: no kombu version's consumer takes it for a message.
+        partial = os.path.join(self.data_folder_out, f".partial-{uuid.uuid4().hex}")
         try:
             with open(partial, "wb") as message_file:
                 message_file.write(dumps(payload).encode())

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     AnyTask: TypeAlias = Task[Any, Any]
 else:
-    AnyTask = Task
+    AnyTask = Task  # Celery < 5.7 cannot subscript Task at run time
 
 T = TypeVar("T")
 

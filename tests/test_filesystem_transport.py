@@ -39,7 +39,7 @@ def test_put_leaves_only_the_finished_message(channel, tmp_path):
 
 
 def test_get_ignores_a_message_still_being_written(channel, tmp_path):
-    (tmp_path / "queue" / ".123_abc.jobs.msg.partial").write_bytes(b'{"half": ')
+    (tmp_path / "queue" / ".partial-0123abcd").write_bytes(b'{"half": ')
     with pytest.raises(Empty):
         channel._get("jobs")
 
