@@ -173,7 +173,7 @@ def start_worker() -> Iterator[Callable[..., Worker]]:
 
     yield start
     for extra in started:
-        extra.stop()
+        extra.kill()  # a solo worker with nothing left to do: no need to wait for it
 
 
 def run_submitter(
