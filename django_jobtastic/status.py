@@ -1,0 +1,110 @@
+"""The status payload of one task, as the status view serves it: pure, no I/O.
+
+The body keeps django-celery's ``task.id/status/result`` keys, so clients written for its
+``task_status`` view keep working, and adds ``ready``, ``successful``, ``progress`` and
+``error``. What an exception says reaches the user only when it is a ``UserFacingError``
+(or under ``DEBUG``): internals never leak to a browser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from celery import states
+from django.core.serializers.json import DjangoJSONEncoder
+
+from django_jobtastic.exceptions import UserFacingError
+
+#: Shown for failures whose message is not meant for users (outside DEBUG).
+GENERIC_FAILURE = "Something went wrong while running this job."
+REVOKED_MESSAGE = "The job was cancelled."
+#: Meta keys mapped to the ``progress`` object's keys.
+PROGRESS_KEYS = {
+    "percent": "progress_percent",
+    "time_remaining": "time_remaining",
+    "completed": "completed",
+    "total": "total",
+    "message": "message",
+    "started_at": "started_at",
+}
+#: Not ready and carrying no meta of ours: nothing to show yet.
+WAITING_STATES = frozenset({states.PENDING, states.RECEIVED, states.STARTED, states.RETRY})
+
+
+class _LenientEncoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder, with anything it cannot encode written as its string."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON types (dates, Decimals, UUIDs... by DjangoJSONEncoder; the rest str)."""
+    return json.loads(json.dumps(value, cls=_LenientEncoder))
+
+
+def progress_from_meta(meta: Any) -> dict[str, Any] | None:
+    """The ``progress`` object for a PROGRESS (or custom) state's meta."""
+    if not isinstance(meta, Mapping):
+        return None
+    return {key: jsonable(meta.get(meta_key)) for key, meta_key in PROGRESS_KEYS.items()}
+
+
+def error_from_exception(exception: Any, *, debug: bool) -> dict[str, str]:
+    """``{"type", "message"}`` for a failed task, the message fit for the user."""
+    if isinstance(exception, BaseException):
+        kind = type(exception).__name__
+        shown = isinstance(exception, UserFacingError) or debug
+        return {"type": kind, "message": str(exception) if shown else GENERIC_FAILURE}
+    return {"type": "Exception", "message": str(exception) if debug else GENERIC_FAILURE}
+
+
+def task_payload(
+    task_id: str,
+    state: str,
+    info: Any,
+    traceback: str | None,
+    *,
+    debug: bool,
+) -> dict[str, Any]:
+    """The ``task`` object for one task in ``state`` with Celery's ``info`` (result or meta)."""
+    payload: dict[str, Any] = {
+        "id": task_id,
+        "status": state,
+        "ready": state in states.READY_STATES,
+        "successful": None,
+        "result": None,
+        "progress": None,
+        "error": None,
+    }
+    if state == states.SUCCESS:
+        payload.update(
+            successful=True,
+            result=jsonable(info),
+            progress={
+                **dict.fromkeys(PROGRESS_KEYS),
+                "percent": 100,
+                "time_remaining": 0,
+            },
+        )
+    elif state in (states.FAILURE, states.REVOKED):
+        if state == states.REVOKED:
+            error = {"type": "TaskRevokedError", "message": REVOKED_MESSAGE}
+        else:
+            error = error_from_exception(info, debug=debug)
+        payload.update(successful=False, result=error["message"], error=error)
+    elif state not in WAITING_STATES:  # PROGRESS and custom states carry their meta
+        payload.update(result=jsonable(info), progress=progress_from_meta(info))
+    if debug:
+        payload["traceback"] = traceback
+    return payload
+
+
+def status_body(task: Mapping[str, Any], poll_interval: float) -> dict[str, Any]:
+    """The whole JSON body: the task and how soon to ask again."""
+    return {"task": dict(task), "poll_interval": poll_interval}

@@ -1,0 +1,160 @@
+"""The status payload for every state, by exact equality (pure: no backend involved)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+
+import pytest
+
+from django_jobtastic import UserFacingError
+from django_jobtastic.status import GENERIC_FAILURE, jsonable, status_body, task_payload
+
+NO_PROGRESS_KEYS = {"completed": None, "total": None, "message": None, "started_at": None}
+
+
+def payload(state, info=None, traceback=None, debug=False):
+    return task_payload("t-1", state, info, traceback, debug=debug)
+
+
+@pytest.mark.parametrize("state", ["PENDING", "STARTED", "RECEIVED", "RETRY"])
+def test_payload_waiting_states_have_nothing_to_show(state):
+    assert payload(state, info={"pid": 12}) == {
+        "id": "t-1",
+        "status": state,
+        "ready": False,
+        "successful": None,
+        "result": None,
+        "progress": None,
+        "error": None,
+    }
+
+
+def test_payload_progress_carries_meta_and_progress():
+    meta = {
+        "progress_percent": 42.0,
+        "time_remaining": 12.5,
+        "completed": 42,
+        "total": 100,
+        "message": None,
+        "started_at": "2026-11-24T21:35:05Z",
+    }
+    assert payload("PROGRESS", meta) == {
+        "id": "t-1",
+        "status": "PROGRESS",
+        "ready": False,
+        "successful": None,
+        "result": meta,
+        "progress": {
+            "percent": 42.0,
+            "time_remaining": 12.5,
+            "completed": 42,
+            "total": 100,
+            "message": None,
+            "started_at": "2026-11-24T21:35:05Z",
+        },
+        "error": None,
+    }
+
+
+def test_payload_initial_progress_has_nulls_for_missing_keys():
+    meta = {"progress_percent": 0, "time_remaining": -1, "message": None, "started_at": "s"}
+    assert payload("PROGRESS", meta)["progress"] == {
+        "percent": 0,
+        "time_remaining": -1,
+        "completed": None,
+        "total": None,
+        "message": None,
+        "started_at": "s",
+    }
+
+
+def test_payload_custom_state_is_treated_like_progress():
+    result = payload("EXPORTING", {"progress_percent": 5, "rows": 10})
+    assert (result["ready"], result["result"], result["progress"]["percent"]) == (
+        False,
+        {"progress_percent": 5, "rows": 10},
+        5,
+    )
+
+
+def test_payload_custom_state_with_non_mapping_meta_has_no_progress():
+    assert payload("EXPORTING", "half way")["progress"] is None
+
+
+def test_payload_success():
+    assert payload("SUCCESS", {"url": "/media/export.csv"}) == {
+        "id": "t-1",
+        "status": "SUCCESS",
+        "ready": True,
+        "successful": True,
+        "result": {"url": "/media/export.csv"},
+        "progress": {"percent": 100, "time_remaining": 0, **NO_PROGRESS_KEYS},
+        "error": None,
+    }
+
+
+def test_payload_failure_user_facing_message_is_shown():
+    assert payload("FAILURE", UserFacingError("The file has no header row.")) == {
+        "id": "t-1",
+        "status": "FAILURE",
+        "ready": True,
+        "successful": False,
+        "result": "The file has no header row.",
+        "progress": None,
+        "error": {"type": "UserFacingError", "message": "The file has no header row."},
+    }
+
+
+def test_payload_failure_other_exception_is_generic_without_debug():
+    result = payload("FAILURE", KeyError("secret_column"), traceback="Traceback ...")
+    assert result["error"] == {"type": "KeyError", "message": GENERIC_FAILURE}
+    assert result["result"] == GENERIC_FAILURE
+    assert "traceback" not in result
+
+
+def test_payload_failure_with_debug_shows_message_and_traceback():
+    result = payload("FAILURE", ValueError("bad input"), traceback="Traceback ...", debug=True)
+    assert result["error"] == {"type": "ValueError", "message": "bad input"}
+    assert result["traceback"] == "Traceback ..."
+
+
+def test_payload_revoked():
+    assert payload("REVOKED", "whatever") == {
+        "id": "t-1",
+        "status": "REVOKED",
+        "ready": True,
+        "successful": False,
+        "result": "The job was cancelled.",
+        "progress": None,
+        "error": {"type": "TaskRevokedError", "message": "The job was cancelled."},
+    }
+
+
+def test_payload_debug_without_traceback_has_null_key():
+    assert payload("SUCCESS", 1, debug=True)["traceback"] is None
+
+
+def test_jsonable_uses_django_encoder_and_strings_for_the_rest():
+    value = {
+        "when": datetime.datetime(2026, 11, 24, 21, 35, tzinfo=datetime.timezone.utc),
+        "amount": decimal.Decimal("1.50"),
+        "id": uuid.UUID(int=1),
+        "other": object,
+    }
+    assert jsonable(value) == {
+        "when": "2026-11-24T21:35:00Z",
+        "amount": "1.50",
+        "id": "00000000-0000-0000-0000-000000000001",
+        "other": "<class 'object'>",
+    }
+
+
+def test_status_body_wraps_task_and_poll_interval():
+    assert status_body({"id": "t-1"}, 1.0) == {"task": {"id": "t-1"}, "poll_interval": 1.0}
+
+
+def test_payload_failure_without_an_exception_object_is_generic():
+    result = payload("FAILURE", {"exc_type": "Gone", "exc_message": ["x"]})
+    assert result["error"] == {"type": "Exception", "message": GENERIC_FAILURE}
