@@ -6,6 +6,7 @@ uncached submission instead of failing the user's request.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -17,6 +18,8 @@ from django_jobtastic.atomic import delete_if_equal, replace_if_equal
 
 #: How often a claim re-reads an entry that changed under it before giving up the race.
 CLAIM_ATTEMPTS = 5
+#: Seconds a caller that lost a takeover waits for the winner to swap the entry in.
+TAKEOVER_WAIT = 0.005
 
 
 class CacheUnavailable(Exception):
@@ -91,8 +94,14 @@ class JobEntries:
                         return task_id, True
                     continue  # the entry changed under us (released or claimed): race again
                 successor = self.cache.get(takeover)
-                if isinstance(successor, str) and liveness(successor) is not Liveness.DEAD:
+                if (
+                    isinstance(successor, str)
+                    and self.cache.get(self.herd_key) == successor
+                    and liveness(successor) is not Liveness.DEAD
+                ):
                     return successor, False
+                # The successor has not swapped the entry in (yet), or lost it: look again.
+                time.sleep(TAKEOVER_WAIT)
         # Entries kept changing under us (tasks dying as fast as they start): run uncoordinated.
         return task_id, True
 

@@ -41,6 +41,7 @@ class ProgressTracker:
     __slots__ = (
         "_closed",
         "_estimator",
+        "_flushed",
         "_lock",
         "_store",
         "finished_total",
@@ -61,6 +62,7 @@ class ProgressTracker:
         self.next_write_at = started + interval  # monotonic seconds
         self.finished_total: int | None = None  # the total last reported as reached
         self.pending: tuple[int, int, str | None] | None = None  # held back by the throttle
+        self._flushed: tuple[int, int, str | None] | None = None  # the last one flushed
         self.flush_timer: threading.Timer | None = None
         self.started_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
@@ -127,13 +129,16 @@ class ProgressTracker:
     def _flush(self) -> None:
         with self._lock:
             self.flush_timer = None
-            if self._closed or self.pending is None:
+            # ``pending`` is only read here: the job may replace it at any moment (without
+            # the lock, to stay cheap), and clearing it could drop the newer point.
+            point = self.pending
+            if self._closed or point is None or point is self._flushed:
                 return
             if monotonic() < self.next_write_at:
                 self._start_timer()  # the job wrote meanwhile: wait for that write's interval
                 return
-            completed, total, message = self.pending
-            self.pending = None
+            self._flushed = point
+            completed, total, message = point
             self._store_timed(self.meta(completed, total, message))
 
     def _store_timed(self, meta: dict[str, Any]) -> None:

@@ -171,6 +171,10 @@ class SubmittingTask(CoordinatedTask):
         if self.app.conf.task_always_eager:
             return self._publish(args, kwargs, task_id, options)
         options = {key: value for key, value in options.items() if key != "producer"}
+        parent = self.app.current_worker_task  # thread-local: read it here, not in the helper
+        if parent is not None and parent.request.id:
+            options.setdefault("root_id", parent.request.root_id or parent.request.id)
+            options.setdefault("parent_id", parent.request.id)
 
         def send(producer: Any) -> JobResult:
             return self._publish(args, kwargs, task_id, {**options, "producer": producer})

@@ -64,7 +64,10 @@ class JobtasticTask(SubmittingTask):
     def run(self, *args: Any, **kwargs: Any) -> Any:
         if self._configuration_error is not None:
             raise self._configuration_error
-        tracker = progress.ProgressTracker(self._progress_interval, self._progress_store())
+        store = self._progress_store()
+        if store is None:  # called directly, not as a job: nothing to report to
+            return self.calculate_result(*args, **kwargs)
+        tracker = progress.ProgressTracker(self._progress_interval, store)
         outer = _active.tracker
         _active.tracker = tracker
         tracker.write_initial()
@@ -95,16 +98,15 @@ class JobtasticTask(SubmittingTask):
         tracker = _active.tracker
         if tracker is None:
             return  # not inside a running job: nothing to report to
-        if completed < total:
-            if update_frequency > 1 and completed % update_frequency:
-                return
-            if monotonic() < tracker.next_write_at:
-                tracker.pending = (completed, total, message)
-                if tracker.flush_timer is None:
-                    tracker.schedule_flush()
-                return
-        elif total == tracker.finished_total and monotonic() < tracker.next_write_at:
-            return  # "done" again: throttled like any other call
+        if completed < total and update_frequency > 1 and completed % update_frequency:
+            return
+        if monotonic() < tracker.next_write_at and (
+            completed < total or total == tracker.finished_total  # "done" again
+        ):
+            tracker.pending = (completed, total, message)
+            if tracker.flush_timer is None:
+                tracker.schedule_flush()
+            return
         tracker.write(completed, total, message)
 
     def _progress_store(self) -> progress.Store | None:

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.cache import caches
 
+from django_jobtastic import keys
 from django_jobtastic.herd import CacheUnavailable, JobEntries, Liveness, open_entries
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +44,22 @@ def test_claim_dead_entry_replaced_by_exactly_one_caller(entries):
         return Liveness.DEAD if task_id == "dead" else Liveness.RUNNING
 
     first = entries.claim("b", 60, liveness)
-    entries.cache.set(entries.herd_key, "dead", 60)  # b's write not seen yet by the next caller
     second = entries.claim("c", 60, liveness)
 
     assert first == ("b", True)
     assert second == ("b", False)
+
+
+def test_claim_never_latches_onto_a_takeover_winner_that_lost_the_entry(entries):
+    entries.claim("dead", 60, always(Liveness.RUNNING))
+    # "ghost" won the takeover key but never swapped the entry in (it lost it to a release).
+    entries.cache.add(keys.takeover_key(entries.digest, "dead"), "ghost", 60)
+
+    def liveness(task_id: str) -> Liveness:
+        return Liveness.DEAD if task_id == "dead" else Liveness.RUNNING
+
+    winner, _ = entries.claim("c", 60, liveness)
+    assert winner != "ghost"  # an id nobody will ever publish
 
 
 def test_claim_dead_entries_replaced_in_turn(entries):

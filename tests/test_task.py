@@ -330,3 +330,18 @@ def test_run_finishing_between_cache_read_and_claim_is_reused(eager, marker, mon
     assert len(reads) == 2
     assert probe.runs(marker) == 1
     assert reads[0].cache.get(reads[0].herd_key) is None  # the claim was given back
+
+
+def test_update_progress_repeated_completion_message_is_not_lost(eager, marker, writes):
+    class SavingJob(RecordingJob):
+        def calculate_result(self, marker: str) -> None:
+            self.update_progress(10, 10)
+            self.update_progress(10, 10, message="saving")  # within the interval
+            time.sleep(0.3)  # the long final step
+
+    SavingJob.delay(marker=marker)
+    assert [(w.get("completed"), w.get("message")) for w in writes] == [
+        (None, None),
+        (10, None),
+        (10, "saving"),
+    ]
