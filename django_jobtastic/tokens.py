@@ -1,0 +1,45 @@
+"""Signed, owner-bound status tokens: only who started a job can read its status.
+
+A token holds the task id and its owner (the user's pk, or the session key of an anonymous
+visitor), signed with the project's SECRET_KEY and a salt of our own. A bad, expired or
+foreign token reads as None: callers answer all three the same way, so a token leaks nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import signing
+from django.http import HttpRequest
+from django.utils.crypto import constant_time_compare
+
+SALT = "django_jobtastic.status-token"
+
+
+def owner_of(request: HttpRequest) -> str:
+    """Who the request acts for: ``user:<pk>``, or ``session:<key>`` (created if missing)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    session = request.session
+    if session.session_key is None:
+        session.save()  # SessionMiddleware then sets the cookie on this response
+    return f"session:{session.session_key}"
+
+
+def make_token(task_id: str, owner: str) -> str:
+    return signing.dumps({"task": task_id, "owner": owner}, salt=SALT)
+
+
+def read_token(token: str, owner: str, max_age: int) -> str | None:
+    """The task id in ``token`` if it is genuine, fresh and ``owner``'s; else None."""
+    try:
+        data: Any = signing.loads(token, salt=SALT, max_age=max_age)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None  # SignatureExpired is a BadSignature too
+    if not isinstance(data, dict):
+        return None
+    task_id, token_owner = data.get("task"), data.get("owner")
+    if not isinstance(task_id, str) or not isinstance(token_owner, str):
+        return None
+    return task_id if constant_time_compare(token_owner, owner) else None
