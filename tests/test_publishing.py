@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 from celery import Celery
@@ -13,17 +11,9 @@ from kombu.exceptions import EncodeError, OperationalError
 from django_jobtastic import publishing
 from django_jobtastic.exceptions import PublishTimeoutError
 from django_jobtastic.queueing_errors import failure_class, not_queued
+from tests.conftest import free_port
 
 TIMEOUT = 0.5  # seconds
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    yield int(listener.getsockname()[1])
-    listener.close()
 
 
 def dead_app(port: int) -> Celery:
@@ -39,9 +29,7 @@ def test_publish_within_hung_broker_gives_up_at_the_deadline(silent_port):
 
 
 def test_publish_within_refused_broker_fails_at_once_with_its_error():
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = int(closed.getsockname()[1])
+    port = free_port()
     started = time.monotonic()
     with pytest.raises(publishing.BrokerUnavailable, match="Connection refused") as raised:
         publishing.publish_within(dead_app(port), 5, lambda producer: "sent")
@@ -108,7 +96,7 @@ def slow_send(seconds: float):
 
 def test_publish_within_slow_send_past_deadline_is_waited_for():
     app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
-    assert publishing.publish_within(app, 0.2, slow_send(0.3)) == "sent"
+    assert publishing.publish_within(app, 0.5, slow_send(0.6)) == "sent"
 
 
 def test_publish_within_send_over_twice_the_deadline_is_unconfirmed():

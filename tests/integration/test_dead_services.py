@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from django.conf import settings
 
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
+from tests.conftest import free_port
 from tests.integration.conftest import run_submitter
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -20,22 +20,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 #: Seconds the fallback may take beyond JOBTASTIC_PUBLISH_TIMEOUT (process noise, the
 #: eager run itself).
 MARGIN = 1.5
-
-
-def free_port() -> int:
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return int(probe_socket.getsockname()[1])
-
-
-@pytest.fixture
-def silent_broker() -> Iterator[int]:
-    """A port that accepts connections (the kernel completes them) and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    yield int(listener.getsockname()[1])
-    listener.close()
 
 
 def broker_url(port: int) -> str:
@@ -49,9 +33,9 @@ CAUSES = {"refused": "OperationalError", "hung": "PublishTimeoutError"}
 
 
 @pytest.fixture(params=sorted(CAUSES))
-def dead_broker(request, silent_broker) -> tuple[str, str]:
+def dead_broker(request, silent_port) -> tuple[str, str]:
     """``(failure mode, broker URL)``."""
-    port = free_port() if request.param == "refused" else silent_broker
+    port = free_port() if request.param == "refused" else silent_port
     return request.param, broker_url(port)
 
 
