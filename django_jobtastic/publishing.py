@@ -34,6 +34,7 @@ _lock = threading.Lock()  # guards every attempt's phase and the hung count
 _hung_attempts = 0
 
 CONNECTING, SENDING, DONE, ABANDONED = "connecting", "sending", "done", "abandoned"
+UNCONFIRMED = "unconfirmed"  # the caller stopped waiting while the message was being sent
 
 
 class BrokerUnavailable(Exception):
@@ -56,9 +57,15 @@ def hung_attempts() -> int:
 class _Attempt(Generic[T]):
     """One publish in a helper thread; the caller may abandon it while it connects."""
 
-    def __init__(self, app: Celery, send: Callable[[Any], T]) -> None:
+    def __init__(
+        self,
+        app: Celery,
+        send: Callable[[Any], T],
+        on_late_error: Callable[[BaseException], None] | None,
+    ) -> None:
         self.app = app
         self.send = send
+        self.on_late_error = on_late_error
         self.phase = CONNECTING
         self.finished = threading.Event()
         self.result: T | None = None
@@ -100,11 +107,23 @@ class _Attempt(Generic[T]):
     def _finish(self) -> None:
         global _hung_attempts
         with _lock:
-            if self.phase == ABANDONED:
+            phase = self.phase
+            if phase == ABANDONED:
                 _hung_attempts -= 1
             else:
                 self.phase = DONE
         self.finished.set()
+        if phase == UNCONFIRMED and self.error is not None and self.on_late_error is not None:
+            # The caller went on as if the job were queued; tell it that it was not.
+            self.on_late_error(self.error)
+
+    def stop_waiting(self) -> bool:
+        """At twice the deadline, while sending: the caller goes on; False if just done."""
+        with _lock:
+            if self.phase != SENDING:
+                return False
+            self.phase = UNCONFIRMED
+            return True
 
     def abandon_if_connecting(self) -> bool:
         """At the deadline: give up unless the message is already being sent."""
@@ -117,11 +136,17 @@ class _Attempt(Generic[T]):
             return True
 
 
-def publish_within(app: Celery, timeout: float, send: Callable[[Any], T]) -> T:
+def publish_within(
+    app: Celery,
+    timeout: float,
+    send: Callable[[Any], T],
+    on_late_error: Callable[[BaseException], None] | None = None,
+) -> T:
     """Call ``send(producer)`` with a connected producer within ``timeout`` seconds.
 
     Raises ``BrokerUnavailable`` when the broker is down (nothing was sent), and
-    ``PublishUnconfirmed`` when sending started but did not finish in time. Errors that are
+    ``PublishUnconfirmed`` when sending started but did not finish in time; if that send
+    fails later, ``on_late_error`` gets its error (from the helper thread). Errors that are
     not the broker's (an argument the serializer cannot encode, ...) propagate unchanged:
     falling back would hide a bug.
     """
@@ -129,14 +154,14 @@ def publish_within(app: Celery, timeout: float, send: Callable[[Any], T]) -> T:
         raise BrokerUnavailable(
             PublishTimeoutError(f"{_hung_attempts} earlier publishes are still hung")
         )
-    attempt = _Attempt(app, send)
+    attempt = _Attempt(app, send, on_late_error)
     threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True).start()
     if not attempt.finished.wait(timeout):
         if attempt.abandon_if_connecting():
             raise BrokerUnavailable(
                 PublishTimeoutError(f"the broker did not answer within {timeout:g} s")
             )
-        if not attempt.finished.wait(timeout):
+        if not attempt.finished.wait(timeout) and attempt.stop_waiting():
             raise PublishUnconfirmed(f"sending took over {2 * timeout:g} s")
     if attempt.error is not None:
         raise attempt.error

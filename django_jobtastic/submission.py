@@ -179,8 +179,15 @@ class SubmittingTask(CoordinatedTask):
         def send(producer: Any) -> JobResult:
             return self._publish(args, kwargs, task_id, {**options, "producer": producer})
 
+        def not_queued_after_all(error: BaseException) -> None:
+            cause = error.cause if isinstance(error, BrokerUnavailable) else error
+            logger.warning(
+                "Jobtastic: %s[%s] was not queued after all: %s", self.name, task_id, cause
+            )
+            self._record_not_queued(args, kwargs, task_id, cause)
+
         try:
-            return publish_within(self.app, conf.PUBLISH_TIMEOUT, send)
+            return publish_within(self.app, conf.PUBLISH_TIMEOUT, send, not_queued_after_all)
         except PublishUnconfirmed as error:
             logger.warning("Jobtastic: %s[%s] assumed queued: %s", self.name, task_id, error)
             return self.AsyncResult(task_id)
@@ -228,7 +235,20 @@ class SubmittingTask(CoordinatedTask):
                 self.name,
                 task_id,
             )
-            failure = not_queued(error.cause)
+            cause = error.cause
+        failure = self._record_not_queued(args, kwargs, task_id, cause)
+        if failure is not None:
+            return EagerResult(task_id, failure, states.FAILURE)
+        return self.AsyncResult(task_id)
+
+    def _record_not_queued(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, cause: BaseException
+    ) -> BaseException | None:
+        """Store FAILURE for a job the broker did not take, and free its herd entry.
+
+        Returns the failure if the result backend could not store it (only we know it).
+        """
+        failure = not_queued(cause)
         self._release_for(args, kwargs, task_id)
         try:
             self.backend.mark_as_failure(task_id, failure)
@@ -239,8 +259,8 @@ class SubmittingTask(CoordinatedTask):
                 task_id,
                 exc_info=True,
             )
-            return EagerResult(task_id, failure, states.FAILURE)
-        return self.AsyncResult(task_id)
+            return failure
+        return None
 
     def _remember_eager_outcome(self, value: Any) -> None:
         """Keep a fallback run's value until its caller has it (see ``_publish_or_run_here``)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -111,3 +112,24 @@ def test_publish_within_unresolvable_broker_gives_up_by_the_deadline():
     with pytest.raises(publishing.BrokerUnavailable):
         publishing.publish_within(app, TIMEOUT, lambda producer: "sent")
     assert time.monotonic() - started < TIMEOUT + 0.5
+
+
+def test_publish_within_send_failing_after_the_caller_moved_on_is_reported():
+    app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
+    reported: list[BaseException] = []
+    told = threading.Event()
+
+    def send_then_lose_the_connection(producer: object) -> str:
+        time.sleep(0.5)
+        raise OperationalError("connection lost while sending")
+
+    def on_late_error(error: BaseException) -> None:
+        reported.append(error)
+        told.set()
+
+    with pytest.raises(publishing.PublishUnconfirmed):
+        publishing.publish_within(app, 0.1, send_then_lose_the_connection, on_late_error)
+    assert told.wait(5)
+    [error] = reported
+    assert isinstance(error, publishing.BrokerUnavailable)
+    assert str(error.cause) == "connection lost while sending"
