@@ -94,8 +94,8 @@ class _Attempt(Generic[T]):
         except BaseException as error:  # handed to the caller, who re-raises it
             self.error = error
         finally:
-            connections.close_all()  # any this thread opened (a database result backend)
             self._finish()
+            connections.close_all()  # any this thread opened (database backend or cache)
 
     def _enter(self, phase: str) -> bool:
         with _lock:
