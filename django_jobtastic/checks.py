@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
 
@@ -21,6 +22,7 @@ PROCESS_LOCAL_CACHES = frozenset(
 )
 #: Shared, but ``add`` is not atomic: herd avoidance can let duplicates through.
 NON_ATOMIC_ADD_CACHES = frozenset({"django.core.cache.backends.filebased.FileBasedCache"})
+DATABASE_CACHE = "django.core.cache.backends.db.DatabaseCache"
 SHARED_CACHES_HINT = "Use Redis or Memcached (or the database cache)."
 #: Results only the calling process can read.
 CALLER_ONLY_RESULT_BACKENDS = frozenset({"rpc", "amqp"})
@@ -36,6 +38,16 @@ def _import_task_modules() -> None:
     for module in (*(current_app.conf.imports or ()), *(current_app.conf.include or ())):
         import_module(module)
     autodiscover_modules("tasks")
+
+
+def database_cache_adds_atomically(database: Mapping[str, Any]) -> bool:
+    """Whether the database cache's add() is atomic on ``database`` (a DATABASES entry):
+    always, except on SQLite without IMMEDIATE transactions, where two callers may both
+    read "missing" and both insert."""
+    if "sqlite3" not in str(database.get("ENGINE", "")):
+        return True
+    options: Mapping[str, Any] = database.get("OPTIONS") or {}
+    return str(options.get("transaction_mode", "")).upper() == "IMMEDIATE"
 
 
 def _aliases_in_use() -> dict[str, list[str]]:
@@ -84,11 +96,16 @@ def check_cache(**kwargs: Any) -> list[CheckMessage]:
                     id="django_jobtastic.W001",
                 )
             )
-        elif backend in NON_ATOMIC_ADD_CACHES:
+        elif backend in NON_ATOMIC_ADD_CACHES or (
+            backend == DATABASE_CACHE
+            and not database_cache_adds_atomically(settings.DATABASES.get("default", {}))
+        ):
             messages.append(
                 Warning(
-                    f"The cache {alias!r} ({kind}) implements add() as a read then a write, "
-                    f"so identical calls of {names} arriving together may each start a run.",
+                    f"The cache {alias!r} ({kind}) implements add() as a read then a write "
+                    "(for the database cache: on SQLite without "
+                    "OPTIONS['transaction_mode'] = 'IMMEDIATE', Django 5.1+), so identical "
+                    f"calls of {names} arriving together may each start a run.",
                     hint=SHARED_CACHES_HINT,
                     id="django_jobtastic.W003",
                 )

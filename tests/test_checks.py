@@ -5,7 +5,11 @@ from celery import Celery
 from django.core.management import call_command
 from django.test import override_settings
 
-from django_jobtastic.checks import check_cache, check_result_backend
+from django_jobtastic.checks import (
+    check_cache,
+    check_result_backend,
+    database_cache_adds_atomically,
+)
 from tests.celery_app import app
 
 LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -98,3 +102,28 @@ def test_task_cache_alias_missing_is_e001(settings):
 def test_caller_only_result_backend_is_e003(celery_conf, backend):
     celery_conf.result_backend = backend
     assert ids(check_result_backend()) == ["django_jobtastic.E003"]
+
+
+@pytest.mark.parametrize(
+    ("database", "atomic"),
+    [
+        ({"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {"timeout": 20}}, False),
+        ({"ENGINE": "django.db.backends.sqlite3"}, False),
+        (
+            {"ENGINE": "django.db.backends.sqlite3", "OPTIONS": {"transaction_mode": "IMMEDIATE"}},
+            True,
+        ),
+        ({"ENGINE": "django.db.backends.postgresql"}, True),
+    ],
+)
+def test_database_cache_add_atomic_only_with_immediate_sqlite(database, atomic):
+    assert database_cache_adds_atomically(database) is atomic
+
+
+def test_database_cache_as_herd_cache_is_checked(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "t"},
+    }
+    atomic = database_cache_adds_atomically(settings.DATABASES["default"])
+    assert ids(check_cache()) == ([] if atomic else ["django_jobtastic.W003"])
