@@ -7,6 +7,7 @@ from queue import Empty
 
 import pytest
 from kombu import Connection
+from kombu.exceptions import ChannelError
 
 from django_jobtastic.filesystem_transport import Transport
 
@@ -57,3 +58,9 @@ def test_reader_racing_a_writer_never_sees_a_partial_message(channel):
         except Empty:
             continue
     writer.join()
+
+
+def test_put_into_a_missing_folder_is_a_channel_error(channel, tmp_path):
+    channel.data_folder_out = str(tmp_path / "gone")
+    with pytest.raises(ChannelError, match="Cannot add file"):
+        channel._put("jobs", {"n": 1})

@@ -80,3 +80,15 @@ def test_bind_arguments_mismatch_keeps_keywords():
 def test_significant_values_missing_argument_names_it():
     with pytest.raises(TypeError, match="my.Task: missing significant argument\\(s\\) 'b'"):
         keys.significant_values(SPEC, {"a": 1}, "my.Task")
+
+
+def test_bind_arguments_without_a_signature_keeps_keywords():
+    assert keys.bind_arguments(None, [1, 2], {"a": 3}) == {"a": 3}
+
+
+def test_digest_of_a_dict_with_mixed_key_types_is_stable():
+    spec = keys.normalize_significant_kwargs(["a"])
+    value = {1: "x", "b": "y"}
+    assert keys.job_digest("p", spec, [("a", value)], "pickle") == keys.job_digest(
+        "p", spec, [("a", dict(value))], "pickle"
+    )

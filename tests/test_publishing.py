@@ -133,3 +133,9 @@ def test_publish_within_send_failing_after_the_caller_moved_on_is_reported():
     [error] = reported
     assert isinstance(error, publishing.BrokerUnavailable)
     assert str(error.cause) == "connection lost while sending"
+
+
+def test_hung_attempts_counts_attempts_stuck_after_their_deadline(silent_port):
+    with pytest.raises(publishing.BrokerUnavailable):
+        publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
+    assert publishing.hung_attempts() >= 1  # this one, stuck on the socket open till the end

@@ -347,3 +347,9 @@ def test_update_progress_repeated_completion_message_is_not_lost(eager, marker, 
         (10, None),
         (10, "saving"),
     ]
+
+
+def test_abstract_base_methods_are_plain_functions_on_the_class():
+    assert JobtasticTask.delay_or_fail.__name__ == "delay_or_fail"
+    assert not hasattr(JobtasticTask.delay_or_fail, "__self__")
+    assert "django_jobtastic.task.JobtasticTask" not in app.tasks
