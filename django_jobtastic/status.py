@@ -20,6 +20,8 @@ from django_jobtastic.exceptions import UserFacingError
 #: Shown for failures whose message is not meant for users (outside DEBUG).
 GENERIC_FAILURE = "Something went wrong while running this job."
 REVOKED_MESSAGE = "The job was cancelled."
+#: ``error.type`` of a stored state this process cannot decode.
+UNREADABLE_TYPE = "ResultNotReadable"
 #: Meta keys mapped to the ``progress`` object's keys.
 PROGRESS_KEYS = {
     "percent": "progress_percent",
@@ -44,8 +46,16 @@ class _LenientEncoder(DjangoJSONEncoder):
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` as JSON types (dates, Decimals, UUIDs... by DjangoJSONEncoder; the rest str)."""
-    return json.loads(json.dumps(value, cls=_LenientEncoder))
+    """``value`` as JSON types (dates, Decimals, UUIDs... by DjangoJSONEncoder; the rest str).
+
+    NaN and infinities become the strings ``"NaN"``, ``"Infinity"``: browsers reject them as
+    numbers. A value JSON cannot hold at all (non-string keys, cycles) becomes its string.
+    """
+    try:
+        text = json.dumps(value, cls=_LenientEncoder)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps(str(value))
+    return json.loads(text, parse_constant=str)
 
 
 def progress_from_meta(meta: Any) -> dict[str, Any] | None:
@@ -102,6 +112,26 @@ def task_payload(
         payload.update(result=jsonable(info), progress=progress_from_meta(info))
     if debug:
         payload["traceback"] = traceback
+    return payload
+
+
+def unreadable_payload(task_id: str, reason: str, *, debug: bool) -> dict[str, Any]:
+    """The ``task`` object for a stored state that cannot be decoded here: a failure.
+
+    Reported as FAILURE so that pollers stop: asking again cannot make it readable.
+    """
+    error = {"type": UNREADABLE_TYPE, "message": reason if debug else GENERIC_FAILURE}
+    payload: dict[str, Any] = {
+        "id": task_id,
+        "status": states.FAILURE,
+        "ready": True,
+        "successful": False,
+        "result": error["message"],
+        "progress": None,
+        "error": error,
+    }
+    if debug:
+        payload["traceback"] = None
     return payload
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import signing
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
@@ -17,14 +18,40 @@ SALT = "django_jobtastic.status-token"
 
 
 def owner_of(request: HttpRequest) -> str:
-    """Who the request acts for: ``user:<pk>``, or ``session:<key>`` (created if missing)."""
-    user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated:
-        return f"user:{user.pk}"
-    session = request.session
+    """Who the request acts for: ``user:<pk>``, or ``session:<key>`` (created if missing).
+
+    Raises ImproperlyConfigured for an anonymous request without ``request.session``: without
+    a session, an anonymous visitor could never read the status back.
+    """
+    signed_in = _signed_in_owner(request)
+    if signed_in is not None:
+        return signed_in
+    session = getattr(request, "session", None)
+    if session is None:
+        raise ImproperlyConfigured(
+            "django_jobtastic needs django.contrib.sessions.middleware.SessionMiddleware in "
+            "MIDDLEWARE to bind an anonymous visitor's job to their session."
+        )
+    session.keys()  # loads it: a cookie naming an expired session resets the key to None
     if session.session_key is None:
-        session.save()  # SessionMiddleware then sets the cookie on this response
+        session.save()
+        session.modified = True  # so SessionMiddleware sets the cookie on this response
     return f"session:{session.session_key}"
+
+
+def current_owner(request: HttpRequest) -> str | None:
+    """The request's owner without creating anything: None for a visitor with no session."""
+    signed_in = _signed_in_owner(request)
+    if signed_in is not None:
+        return signed_in
+    session = getattr(request, "session", None)
+    key = getattr(session, "session_key", None)
+    return f"session:{key}" if key else None
+
+
+def _signed_in_owner(request: HttpRequest) -> str | None:
+    user = getattr(request, "user", None)
+    return f"user:{user.pk}" if user is not None and user.is_authenticated else None
 
 
 def make_token(task_id: str, owner: str) -> str:

@@ -41,6 +41,26 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_jobtastic",
 ]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+ROOT_URLCONF = "tests.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ],
+        },
+    }
+]
+STATIC_URL = "/static/"
 TEST_DB = str(VAR / "test-db.sqlite3")
 SQLITE_OPTIONS: dict[str, Any] = {"timeout": 20}
 if django.VERSION >= (5, 1):

@@ -1,0 +1,79 @@
+"""Reading one task's state from the result backend, telling "down" from "unreadable".
+
+The status view must answer 503 while the backend is unreachable (the widget retries) and
+must never answer 500 because of what a task stored: a result this process cannot decode
+(another serializer, a forged exception type) reads as a failure, so polling stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from celery import current_app, states
+from celery.exceptions import BackendError, SecurityError
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+from kombu.exceptions import OperationalError as KombuOperationalError
+from kombu.exceptions import SerializationError
+
+logger = logging.getLogger(__name__)
+
+try:  # redis-py's errors are not OSErrors
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    _REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+except ImportError:  # pragma: no cover - redis is optional
+    _REDIS_DOWN = ()
+
+#: Errors meaning "the result backend cannot be reached now; ask again later".
+BACKEND_DOWN: tuple[type[Exception], ...] = (
+    OSError,  # ConnectionError, TimeoutError, socket errors
+    KombuOperationalError,
+    BackendError,  # BackendGetMetaError once Celery's own retries gave up
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+    NotImplementedError,  # no result backend configured (check E002 says so)
+    *_REDIS_DOWN,
+)
+#: Errors meaning "what is stored cannot be turned back into Python here".
+UNREADABLE = (SerializationError, SecurityError, ValueError, TypeError, LookupError)
+
+
+class ResultBackendUnavailable(Exception):
+    """The result backend did not answer; the status is unknown for now."""
+
+
+class ResultNotReadable(Exception):
+    """The stored state exists but cannot be decoded by this process."""
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """What the backend holds for one task: Celery's state, result or meta, traceback."""
+
+    state: str
+    info: Any
+    traceback: str | None
+
+
+def read_task_state(task_id: str) -> TaskState:
+    """The stored state of ``task_id`` (PENDING when the backend knows nothing of it)."""
+    backend = current_app.backend
+    try:
+        meta = backend.get_task_meta(task_id)
+    except BACKEND_DOWN as error:
+        raise ResultBackendUnavailable(f"{type(error).__name__}: {error}") from error
+    except UNREADABLE as error:
+        raise ResultNotReadable(f"{type(error).__name__}: {error}") from error
+    if not isinstance(meta, dict):  # a backend returning something else: unreadable too
+        raise ResultNotReadable(f"the backend returned {type(meta).__name__}")
+    state = meta.get("status") or states.PENDING
+    traceback = meta.get("traceback")
+    return TaskState(
+        state=str(state),
+        info=meta.get("result"),
+        traceback=traceback if isinstance(traceback, str) else None,
+    )

@@ -1,0 +1,355 @@
+"""The status views over HTTP (Django's test client), states written to the real backend.
+
+States are stored with the result backend's own ``store_result``, so reading goes through
+the real backend under test; the integration tests produce the same states with a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from celery import states
+from celery.app.task import Context
+from celery.exceptions import Retry
+from django.contrib.auth.models import User
+from django.test import Client
+
+from django_jobtastic import UserFacingError
+from django_jobtastic.queueing_errors import not_queued
+from django_jobtastic.status import GENERIC_FAILURE
+from django_jobtastic.views import NOT_FOUND_MESSAGE
+from tests.celery_app import app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NOT_FOUND = {"error": NOT_FOUND_MESSAGE}
+PROGRESS_META = {
+    "progress_percent": 42.0,
+    "time_remaining": 12.5,
+    "completed": 42,
+    "total": 100,
+    "message": "halfway <b>there</b>",
+    "started_at": "2026-11-25T00:00:00+00:00",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def status_url_for(client: Client, task_id: str) -> str:
+    """The status URL a page hands this client for ``task_id`` (as a real page would)."""
+    response = client.get(f"/follow/{task_id}/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def read(client: Client, url: str, method: str = "get"):
+    response = getattr(client, method)(url)
+    assert response["Content-Type"] == "application/json"
+    assert response["Cache-Control"] == "no-store"
+    return response.status_code, json.loads(response.content)
+
+
+def waiting(task_id: str, state: str) -> dict:
+    return {
+        "id": task_id,
+        "status": state,
+        "ready": False,
+        "successful": None,
+        "result": None,
+        "progress": None,
+        "error": None,
+    }
+
+
+def store(task_id: str, result, state: str, traceback: str | None = None) -> None:
+    # With a request, as a worker stores it (django-celery-results drops tracebacks without).
+    request = Context(id=task_id, task="tests.jobs.Job", args=[], kwargs={})
+    app.backend.store_result(task_id, result, state, traceback=traceback, request=request)
+
+
+def test_owner_reads_progress(client):
+    task_id = new_id()
+    store(task_id, PROGRESS_META, "PROGRESS")
+    assert read(client, status_url_for(client, task_id)) == (
+        200,
+        {
+            "task": {
+                "id": task_id,
+                "status": "PROGRESS",
+                "ready": False,
+                "successful": None,
+                "result": PROGRESS_META,
+                "progress": {
+                    "percent": 42.0,
+                    "time_remaining": 12.5,
+                    "completed": 42,
+                    "total": 100,
+                    "message": "halfway <b>there</b>",
+                    "started_at": "2026-11-25T00:00:00+00:00",
+                },
+                "error": None,
+            },
+            "poll_interval": 1.0,
+        },
+    )
+
+
+def test_unknown_task_is_pending(client):
+    task_id = new_id()
+    assert read(client, status_url_for(client, task_id)) == (
+        200,
+        {"task": waiting(task_id, "PENDING"), "poll_interval": 1.0},
+    )
+
+
+@pytest.mark.parametrize("state", [states.STARTED, states.RECEIVED])
+def test_started_task_shows_nothing_yet(client, state):
+    task_id = new_id()
+    store(task_id, {"pid": 123, "hostname": "worker@host"}, state)
+    assert read(client, status_url_for(client, task_id))[1]["task"] == waiting(task_id, state)
+
+
+def test_retrying_task_is_waiting(client):
+    task_id = new_id()
+    store(task_id, Retry("again", when=1), states.RETRY, traceback="Traceback...")
+    assert read(client, status_url_for(client, task_id))[1]["task"] == waiting(task_id, "RETRY")
+
+
+def test_success_result_and_full_progress(client):
+    task_id = new_id()
+    store(task_id, {"url": "/media/export.csv", "rows": 3}, states.SUCCESS)
+    assert read(client, status_url_for(client, task_id))[1]["task"] == {
+        "id": task_id,
+        "status": "SUCCESS",
+        "ready": True,
+        "successful": True,
+        "result": {"url": "/media/export.csv", "rows": 3},
+        "progress": {
+            "percent": 100,
+            "time_remaining": 0,
+            "completed": None,
+            "total": None,
+            "message": None,
+            "started_at": None,
+        },
+        "error": None,
+    }
+
+
+def failure(task_id: str, kind: str, message: str) -> dict:
+    return {
+        "id": task_id,
+        "status": "FAILURE",
+        "ready": True,
+        "successful": False,
+        "result": message,
+        "progress": None,
+        "error": {"type": kind, "message": message},
+    }
+
+
+def test_user_facing_failure_shows_its_message(client):
+    task_id = new_id()
+    store(task_id, UserFacingError("The file has no header row."), states.FAILURE, "Trace")
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failure(
+        task_id, "UserFacingError", "The file has no header row."
+    )
+
+
+def test_other_failure_is_generic_and_without_traceback(client):
+    task_id = new_id()
+    store(task_id, KeyError("SECRET_INTERNAL"), states.FAILURE, "Traceback: SECRET_INTERNAL")
+    response = client.get(status_url_for(client, task_id))
+    assert b"SECRET_INTERNAL" not in response.content
+    assert json.loads(response.content)["task"] == failure(task_id, "KeyError", GENERIC_FAILURE)
+
+
+def test_debug_shows_the_exception_and_traceback(client, settings):
+    settings.DEBUG = True
+    task_id = new_id()
+    store(task_id, KeyError("internal"), states.FAILURE, "Traceback (most recent call last)")
+    assert read(client, status_url_for(client, task_id))[1]["task"] == {
+        **failure(task_id, "KeyError", "'internal'"),
+        "traceback": "Traceback (most recent call last)",
+    }
+
+
+def test_not_queued_failure_names_the_broker_error(client):
+    task_id = new_id()
+    store(task_id, not_queued(ConnectionRefusedError(111, "refused")), states.FAILURE)
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failure(
+        task_id, "ConnectionRefusedError", "The job could not be queued. Please try again."
+    )
+
+
+def test_revoked(client):
+    task_id = new_id()
+    app.backend.mark_as_revoked(task_id, "revoked")
+    assert read(client, status_url_for(client, task_id))[1]["task"] == {
+        **failure(task_id, "TaskRevokedError", "The job was cancelled."),
+        "status": "REVOKED",
+    }
+
+
+def test_custom_state_carries_its_meta(client):
+    task_id = new_id()
+    store(task_id, {"stage": "uploading"}, "UPLOADING")
+    assert read(client, status_url_for(client, task_id))[1]["task"] == {
+        **waiting(task_id, "UPLOADING"),
+        "result": {"stage": "uploading"},
+        "progress": dict.fromkeys(
+            ["percent", "time_remaining", "completed", "total", "message", "started_at"]
+        ),
+    }
+
+
+def test_forged_exception_type_reads_as_a_failure_not_an_error(client):
+    """A stored "exception" naming ``os.system``: Celery refuses it; we answer, never 500."""
+    task_id = new_id()
+    forged = {"exc_type": "system", "exc_module": "os", "exc_message": ["echo pwned"]}
+    app.backend.store_result(task_id, None, states.FAILURE)
+    meta = app.backend._get_result_meta(forged, states.FAILURE, None, None)
+    write_raw_meta(task_id, meta)
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failure(
+        task_id, "ResultNotReadable", GENERIC_FAILURE
+    )
+
+
+def write_raw_meta(task_id: str, meta: dict) -> None:
+    """Store ``meta`` as is, bypassing the exception encoding (what a forger would do)."""
+    backend = app.backend
+    if hasattr(backend, "TaskModel"):  # django-db
+        backend.TaskModel._default_manager.filter(task_id=task_id).update(
+            result=json.dumps(meta["result"])
+        )
+    else:
+        backend.set(backend.get_key_for_task(task_id), backend.encode(meta))
+
+
+# --- who may read ---------------------------------------------------------------------------
+
+
+def test_another_session_gets_the_same_404(client):
+    task_id = new_id()
+    store(task_id, "secret result", states.SUCCESS)
+    url = status_url_for(client, task_id)
+    assert read(Client(), url) == (404, NOT_FOUND)
+    other = Client()
+    status_url_for(other, new_id())  # has a session of its own
+    assert read(other, url) == (404, NOT_FOUND)
+    assert read(client, url)[0] == 200
+
+
+def test_another_user_gets_the_same_404():
+    task_id = new_id()
+    store(task_id, "secret result", states.SUCCESS)
+    ada, bob = Client(), Client()
+    ada.force_login(User.objects.create_user("ada"))
+    bob.force_login(User.objects.create_user("bob"))
+    url = status_url_for(ada, task_id)
+    assert read(bob, url) == (404, NOT_FOUND)
+    assert read(ada, url)[1]["task"]["result"] == "secret result"
+
+
+def test_a_signed_in_users_token_works_in_any_of_their_sessions():
+    task_id = new_id()
+    ada = User.objects.create_user("ada")
+    first, second = Client(), Client()
+    first.force_login(ada)
+    second.force_login(ada)
+    assert read(second, status_url_for(first, task_id))[0] == 200
+
+
+def test_anonymous_visitor_gets_a_session_cookie_with_the_url(client):
+    response = client.get(f"/follow/{new_id()}/")
+    assert response.cookies["sessionid"].value
+
+
+def flip_middle_character(url: str) -> str:
+    middle = len(url) // 2
+    return url[:middle] + ("a" if url[middle] != "a" else "b") + url[middle + 1 :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda url: url.replace("/status/", "/status/x"),
+        lambda url: url[:-6] + "/",
+        lambda url: url[:-2] + ("A/" if url[-2] != "A" else "B/"),
+        lambda url: flip_middle_character(url),
+        lambda url: "/jobtastic/status/not-a-token/",
+        lambda url: "/jobtastic/status/a/b/c/",
+    ],
+)
+def test_tampered_and_truncated_tokens_get_the_same_404(client, damage):
+    url = status_url_for(client, new_id())
+    assert read(client, damage(url)) == (404, NOT_FOUND)
+
+
+def test_expired_token_gets_the_same_404(client, settings):
+    url = status_url_for(client, new_id())
+    settings.JOBTASTIC_TOKEN_MAX_AGE = -1
+    assert read(client, url) == (404, NOT_FOUND)
+
+
+# --- the raw-id route -------------------------------------------------------------------------
+
+
+def test_raw_ids_are_refused_by_default(client):
+    task_id = new_id()
+    store(task_id, "secret result", states.SUCCESS)
+    assert read(client, f"/jobtastic/{task_id}/status/") == (404, NOT_FOUND)
+    assert read(client, f"/jobtastic/{task_id}/status/", "post") == (404, NOT_FOUND)
+
+
+def test_raw_ids_when_enabled(client, settings):
+    settings.JOBTASTIC_STATUS_ALLOW_RAW_IDS = True
+    task_id = new_id()
+    store(task_id, [1, 2], states.SUCCESS)
+    status, body = read(client, f"/jobtastic/{task_id}/status/")
+    assert (status, body["task"]["result"]) == (200, [1, 2])
+    assert read(client, "/jobtastic/never-seen_1.0/status/") == (
+        200,
+        {"task": waiting("never-seen_1.0", "PENDING"), "poll_interval": 1.0},
+    )
+
+
+@pytest.mark.parametrize("task_id", ["a" * 256, "semi;colon", "sp%20ace", "caf%C3%A9", "%00"])
+def test_raw_ids_outside_the_allowed_set_are_404(client, settings, task_id):
+    settings.JOBTASTIC_STATUS_ALLOW_RAW_IDS = True
+    assert read(client, f"/jobtastic/{task_id}/status/") == (404, NOT_FOUND)
+
+
+# --- methods and settings ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_other_methods_get_405_even_without_a_csrf_token(method):
+    client = Client(enforce_csrf_checks=True)
+    url = status_url_for(client, new_id())
+    response = getattr(client, method)(url)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Cache-Control"] == "no-store"
+    assert json.loads(response.content) == {"error": "Only GET is allowed here."}
+
+
+def test_head_is_answered(client):
+    assert client.head(status_url_for(client, new_id())).status_code == 200
+
+
+def test_poll_interval_follows_the_setting(client, settings):
+    settings.JOBTASTIC_POLL_INTERVAL = 2.5
+    assert read(client, status_url_for(client, new_id()))[1]["poll_interval"] == 2.5
+
+
+def test_unencodable_results_become_strings(client, settings):
+    task_id = new_id()
+    store(task_id, {"ratio": float("nan"), "big": float("inf")}, states.SUCCESS)
+    response = client.get(status_url_for(client, task_id))
+    body = json.loads(response.content, parse_constant=lambda name: pytest.fail(name))
+    assert body["task"]["result"] == {"ratio": "NaN", "big": "Infinity"}

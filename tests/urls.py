@@ -1,0 +1,19 @@
+"""The test project's URLs: the app's routes, and a page that hands out status URLs."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import include, path
+
+from django_jobtastic import status_url
+
+
+def follow(request: HttpRequest, task_id: str) -> HttpResponse:
+    """What a page does after starting a job: give the visitor its status URL."""
+    return HttpResponse(status_url(request, task_id), content_type="text/plain")
+
+
+urlpatterns = [
+    path("jobtastic/", include("django_jobtastic.urls")),
+    path("follow/<str:task_id>/", follow),
+]
