@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.template import engines
 from django.urls import include, path
 
 from django_jobtastic import status_url
@@ -13,7 +14,18 @@ def follow(request: HttpRequest, task_id: str) -> HttpResponse:
     return HttpResponse(status_url(request, task_id), content_type="text/plain")
 
 
+WIDGET_PAGE = engines["django"].from_string(
+    "{% load jobtastic %}<!doctype html><title>job</title>{% jobtastic_progress task_id %}"
+)
+
+
+def widget(request: HttpRequest, task_id: str) -> HttpResponse:
+    """A page following one job with the progress widget."""
+    return HttpResponse(WIDGET_PAGE.render({"task_id": task_id}, request))
+
+
 urlpatterns = [
     path("jobtastic/", include("django_jobtastic.urls")),
     path("follow/<str:task_id>/", follow),
+    path("widget/<str:task_id>/", widget),
 ]

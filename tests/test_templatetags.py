@@ -1,0 +1,192 @@
+"""``{% jobtastic_progress %}`` and ``{% jobtastic_status_url %}``: exact markup, escaping."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from html.parser import HTMLParser
+
+import pytest
+from celery.result import AsyncResult
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ImproperlyConfigured
+from django.template import Context, Template
+from django.test import RequestFactory
+from django.utils import translation
+
+from django_jobtastic.tokens import read_token
+from django_jobtastic.widget import widget_messages
+
+pytestmark = pytest.mark.django_db
+
+TASK_ID = "5f1e2d3c-0000-4000-8000-000000000001"
+DIGEST = "7adb452b4f"  # sha256(TASK_ID)[:10]
+URL_ATTRIBUTE = re.compile(r'data-jobtastic-url="/jobtastic/status/([^"/]+)/"')
+MESSAGES_JSON = html.escape(json.dumps(widget_messages(), ensure_ascii=False))
+
+EXPECTED = f"""<link rel="stylesheet" href="/static/django_jobtastic/jobtastic.css">
+<script src="/static/django_jobtastic/jobtastic.js" defer></script>
+<div class="jobtastic" id="jobtastic-{DIGEST}-1" data-jobtastic-url="/jobtastic/status/TOKEN/" data-jobtastic-poll-interval="1.0" data-jobtastic-language="en-us" data-jobtastic-messages="{MESSAGES_JSON}">
+  <div class="jobtastic-bar" role="progressbar" aria-label="Job progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" aria-describedby="jobtastic-{DIGEST}-1-status"><div class="jobtastic-bar-fill"></div></div>
+  <p class="jobtastic-status" id="jobtastic-{DIGEST}-1-status" aria-live="polite">Waiting for your task to begin…</p>
+  <p class="jobtastic-task-message" hidden></p>
+  <p class="jobtastic-result" hidden></p>
+</div>
+"""  # noqa: E501
+
+
+def anonymous_request():
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    request.session = SessionStore()
+    return request
+
+
+def render(source: str, **context) -> str:
+    return Template("{% load jobtastic %}" + source).render(Context(context))
+
+
+def tokens_in(markup: str) -> list[str]:
+    return URL_ATTRIBUTE.findall(markup)
+
+
+def test_progress_widget_markup_is_exact():
+    request = anonymous_request()
+    markup = render("{% jobtastic_progress task_id %}", request=request, task_id=TASK_ID)
+    (token,) = tokens_in(markup)
+    assert markup.replace(token, "TOKEN") == EXPECTED
+    owner = f"session:{request.session.session_key}"
+    assert read_token(token, owner, 60) == TASK_ID
+
+
+def test_second_widget_on_a_page_brings_no_assets_and_a_new_id():
+    markup = render(
+        "{% jobtastic_progress first %}{% jobtastic_progress second %}",
+        request=anonymous_request(),
+        first=TASK_ID,
+        second=AsyncResult("another-task"),
+    )
+    assert markup.count("<script") == 1
+    assert markup.count("<link") == 1
+    assert f'id="jobtastic-{DIGEST}-1"' in markup
+    assert re.search(r'id="jobtastic-[0-9a-f]{10}-2"', markup)
+    assert len(set(tokens_in(markup))) == 2
+
+
+def test_async_result_is_accepted_like_its_id():
+    request = anonymous_request()
+    markup = render("{% jobtastic_progress job %}", request=request, job=AsyncResult(TASK_ID))
+    owner = f"session:{request.session.session_key}"
+    assert read_token(tokens_in(markup)[0], owner, 60) == TASK_ID
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_no_job_renders_nothing(empty):
+    assert render("{% jobtastic_progress job %}", request=anonymous_request(), job=empty) == ""
+
+
+def test_missing_variable_renders_nothing():
+    assert render("{% jobtastic_progress job %}", request=anonymous_request()) == ""
+
+
+def test_without_request_in_context_names_the_context_processor():
+    with pytest.raises(ImproperlyConfigured, match="django.template.context_processors.request"):
+        render("{% jobtastic_progress task_id %}", task_id=TASK_ID)
+
+
+def test_without_session_middleware_it_says_so():
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    with pytest.raises(ImproperlyConfigured, match="SessionMiddleware"):
+        render("{% jobtastic_progress task_id %}", request=request, task_id=TASK_ID)
+
+
+def test_a_value_that_is_no_task_is_a_type_error():
+    with pytest.raises(TypeError, match="expected a task id or an AsyncResult, got int"):
+        render("{% jobtastic_progress 5 %}", request=anonymous_request())
+
+
+HOSTILE = """"><script>alert('x')</script><img src=x onerror=alert(1)>&amp;"""
+
+
+class Attributes(HTMLParser):
+    """Every start tag and its attributes, as a browser would parse them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs)))
+
+
+def test_hostile_label_is_escaped():
+    markup = render(
+        "{% jobtastic_progress t label=l %}", request=anonymous_request(), t=TASK_ID, l=HOSTILE
+    )
+    parser = Attributes()
+    parser.feed(markup)
+    assert [tag for tag, _ in parser.elements] == [
+        "link",
+        "script",
+        "div",
+        "div",
+        "div",
+        "p",
+        "p",
+        "p",
+    ]
+    bar = parser.elements[3][1]
+    assert bar["aria-label"] == HOSTILE
+
+
+def test_hostile_translations_survive_as_data_not_markup(monkeypatch):
+    monkeypatch.setattr(
+        "django_jobtastic.widget._", lambda text: HOSTILE if text.startswith("Waiting") else text
+    )
+    markup = render("{% jobtastic_progress t %}", request=anonymous_request(), t=TASK_ID)
+    parser = Attributes()
+    parser.feed(markup)
+    assert [tag for tag, _ in parser.elements].count("script") == 1
+    widget = parser.elements[2][1]
+    assert json.loads(widget["data-jobtastic-messages"] or "")["pending"] == HOSTILE
+    assert html.escape(HOSTILE) in markup
+
+
+def test_hostile_task_id_stays_inside_the_signed_token():
+    request = anonymous_request()
+    markup = render("{% jobtastic_progress t %}", request=request, t=HOSTILE)
+    assert "<script>" not in markup.split("</script>", 1)[1]
+    owner = f"session:{request.session.session_key}"
+    assert read_token(tokens_in(markup)[0], owner, 60) == HOSTILE
+
+
+def test_poll_interval_is_never_localized(settings):
+    settings.JOBTASTIC_POLL_INTERVAL = 1.5
+    with translation.override("de"):
+        markup = render("{% jobtastic_progress t %}", request=anonymous_request(), t=TASK_ID)
+    assert 'data-jobtastic-poll-interval="1.5"' in markup
+    assert 'data-jobtastic-language="de"' in markup
+
+
+def test_status_url_tag_prints_the_url_alone():
+    request = anonymous_request()
+    url = render("{% jobtastic_status_url t %}", request=request, t=TASK_ID)
+    (token,) = re.fullmatch(r"/jobtastic/status/([^/]+)/", url).groups()
+    assert read_token(token, f"session:{request.session.session_key}", 60) == TASK_ID
+
+
+def test_status_url_tag_without_request_names_the_context_processor():
+    with pytest.raises(ImproperlyConfigured, match="context_processors.request"):
+        render("{% jobtastic_status_url t %}", t=TASK_ID)
+
+
+def test_widget_page_sets_the_session_cookie(client):
+    """Through the whole stack: an anonymous page view hands out a cookie with the widget."""
+    response = client.get(f"/widget/{TASK_ID}/")
+    assert response.status_code == 200
+    assert response.cookies["sessionid"].value
+    (token,) = tokens_in(response.content.decode())
+    assert client.get(f"/jobtastic/status/{token}/").status_code == 200
