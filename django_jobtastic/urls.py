@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from django_jobtastic import views
+
+
+class AnyText:
+    """Any non-empty text, "/" and newlines included (``path`` stops at newlines).
+
+    So every URL under the prefix that ends in ``status/`` reaches a view and gets its JSON
+    404, rather than the site's HTML page, whatever a damaged link holds.
+    """
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AnyText, "jobtastic_any")
 
 app_name = "jobtastic"
 
 urlpatterns = [
-    # <path:> so that a token damaged into containing "/" still reaches the view's JSON 404.
-    path("status/<path:token>/", views.status, name="status"),
-    path("<str:task_id>/status/", views.task_status, name="task_status"),
+    path("status/<jobtastic_any:token>/", views.status, name="status"),
+    path("<jobtastic_any:task_id>/status/", views.task_status, name="task_status"),
 ]
