@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app, states
+from celery.backends.base import DisabledBackend
 from celery.exceptions import BackendError, SecurityError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
@@ -35,7 +36,6 @@ BACKEND_DOWN: tuple[type[Exception], ...] = (
     BackendError,  # BackendGetMetaError once Celery's own retries gave up
     DatabaseOperationalError,
     DatabaseInterfaceError,
-    NotImplementedError,  # no result backend configured (check E002 says so)
     *_REDIS_DOWN,
 )
 #: Errors meaning "what is stored cannot be turned back into Python here".
@@ -62,6 +62,8 @@ class TaskState:
 def read_task_state(task_id: str) -> TaskState:
     """The stored state of ``task_id`` (PENDING when the backend knows nothing of it)."""
     backend = current_app.backend
+    if isinstance(backend, DisabledBackend):  # no result backend configured: check E002
+        raise ResultBackendUnavailable("no Celery result backend is configured")
     try:
         meta = backend.get_task_meta(task_id)
     except BACKEND_DOWN as error:

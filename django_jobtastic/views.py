@@ -15,7 +15,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
-from django_jobtastic.reading import ResultBackendUnavailable, ResultNotReadable, read_task_state
+from django_jobtastic.reading import (
+    BACKEND_DOWN,
+    ResultBackendUnavailable,
+    ResultNotReadable,
+    read_task_state,
+)
 from django_jobtastic.status import status_body, task_payload, unreadable_payload
 from django_jobtastic.tokens import current_owner, read_token
 
@@ -35,7 +40,10 @@ def status(request: HttpRequest, token: str) -> JsonResponse:
     """``status/<token>/``: the task in a signed token, if the token is the requester's."""
     if request.method not in READ_METHODS:
         return _method_not_allowed()
-    owner = current_owner(request)
+    try:
+        owner = current_owner(request)  # may load the session and user from the database
+    except BACKEND_DOWN as error:  # the database is down: often the result backend too
+        return _unavailable(error)
     task_id = read_token(token, owner, conf.TOKEN_MAX_AGE) if owner else None
     if task_id is None:
         return _not_found()
@@ -57,16 +65,20 @@ def _task_status(task_id: str) -> JsonResponse:
     try:
         stored = read_task_state(task_id)
     except ResultBackendUnavailable as error:
-        logger.warning("Jobtastic: the result backend is unreachable: %s", error)
-        response = _json({"error": UNAVAILABLE_MESSAGE}, status=503)
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return _unavailable(error)
     except ResultNotReadable as error:
         logger.warning("Jobtastic: the stored state of %s cannot be decoded: %s", task_id, error)
         task = unreadable_payload(task_id, str(error), debug=debug)
     else:
         task = task_payload(task_id, stored.state, stored.info, stored.traceback, debug=debug)
     return _json(status_body(task, conf.POLL_INTERVAL))
+
+
+def _unavailable(error: Exception) -> JsonResponse:
+    logger.warning("Jobtastic: cannot read job status, the backend is unreachable: %s", error)
+    response = _json({"error": UNAVAILABLE_MESSAGE}, status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _not_found() -> JsonResponse:

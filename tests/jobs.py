@@ -114,3 +114,30 @@ def decorated_job(self: JobtasticTask, marker: str, factor: int = 2) -> int:
 @shared_task
 def ping() -> str:
     return "pong"
+
+
+class InternalErrorJob(CountingJob):
+    """Fails with an exception whose text is not for users."""
+
+    def calculate_result(self, marker: str, **kwargs: Any) -> None:  # type: ignore[override]
+        probe.record_run(marker)
+        raise ValueError(f"internal detail of {marker}")
+
+
+class SlowRetryJob(CountingJob):
+    """Retries once, a minute later: the job sits in RETRY meanwhile."""
+
+    def calculate_result(self, marker: str, **kwargs: Any) -> str:  # type: ignore[override]
+        if probe.record_run(marker) == 1:
+            raise self.retry(countdown=60, max_retries=1)
+        return "retried"
+
+
+@shared_task(bind=True)
+def held_plain_task(self: Any, marker: str, state: str | None = None) -> str:
+    """A plain Celery task (STARTED is its state while held), or in a custom ``state``."""
+    if state:
+        self.update_state(state=state, meta={"stage": state.lower(), "marker": marker})
+    probe.note(marker, "held")
+    probe.wait_for_release(marker)
+    return "released"

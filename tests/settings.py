@@ -68,7 +68,8 @@ if django.VERSION >= (5, 1):
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": TEST_DB if os.environ.get("JOBTASTIC_TEST_WORKER") else str(VAR / "db.sqlite3"),
+        "NAME": os.environ.get("JOBTASTIC_TEST_DATABASE")  # a test may make it unopenable
+        or (TEST_DB if os.environ.get("JOBTASTIC_TEST_WORKER") else str(VAR / "db.sqlite3")),
         # WAL and IMMEDIATE transactions (Django 5.1+) let the worker and the tests write
         # at once; IMMEDIATE also makes the database cache's add() atomic.
         "OPTIONS": SQLITE_OPTIONS,

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import json
 import uuid
+from types import SimpleNamespace
 
 import pytest
 from celery import states
 from celery.app.task import Context
+from celery.backends.base import DisabledBackend
 from celery.exceptions import Retry
 from django.contrib.auth.models import User
 from django.test import Client
 
-from django_jobtastic import UserFacingError
+from django_jobtastic import UserFacingError, reading
 from django_jobtastic.queueing_errors import not_queued
 from django_jobtastic.status import GENERIC_FAILURE
-from django_jobtastic.views import NOT_FOUND_MESSAGE
+from django_jobtastic.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.celery_app import app
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -353,3 +355,11 @@ def test_unencodable_results_become_strings(client, settings):
     response = client.get(status_url_for(client, task_id))
     body = json.loads(response.content, parse_constant=lambda name: pytest.fail(name))
     assert body["task"]["result"] == {"ratio": "NaN", "big": "Infinity"}
+
+
+def test_no_result_backend_configured_is_a_503(client, monkeypatch):
+    url = status_url_for(client, new_id())
+    monkeypatch.setattr(reading, "current_app", SimpleNamespace(backend=DisabledBackend(app)))
+    response = client.get(url)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert json.loads(response.content) == {"error": UNAVAILABLE_MESSAGE}

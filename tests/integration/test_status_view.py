@@ -1,0 +1,290 @@
+"""The status view reading states that a real worker wrote, through the backend under test.
+
+Each state is produced by a real ``celery worker`` process and read over HTTP (Django's test
+client, the whole middleware stack) by its owner; bodies are compared by exact equality.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+from celery.backends.redis import RedisBackend
+from django.conf import settings
+from django.test import Client
+
+from django_jobtastic.status import GENERIC_FAILURE
+from django_jobtastic.views import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+from tests import jobs, probe
+from tests.celery_app import app
+from tests.conftest import free_port
+from tests.integration.conftest import (
+    ROOT,
+    child_env,
+    run_submitter,
+    wait_until,
+    wait_until_held,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
+
+NO_PROGRESS = dict.fromkeys(
+    ["percent", "time_remaining", "completed", "total", "message", "started_at"]
+)
+
+
+@pytest.fixture
+def follow() -> Client:
+    """A visitor's browser: it gets status URLs from a page and reads them."""
+    return Client()
+
+
+def status_url(client: Client, task_id: str) -> str:
+    return client.get(f"/follow/{task_id}/").content.decode()
+
+
+def read(client: Client, url: str) -> dict:
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    body = json.loads(response.content)
+    assert body["poll_interval"] == 1.0
+    return body["task"]
+
+
+def task(task_id: str, status: str, **values: object) -> dict:
+    """The expected ``task`` object: a waiting task unless ``values`` say otherwise."""
+    return {
+        "id": task_id,
+        "status": status,
+        "ready": False,
+        "successful": None,
+        "result": None,
+        "progress": None,
+        "error": None,
+        **values,
+    }
+
+
+def failed(task_id: str, status: str, kind: str, message: str) -> dict:
+    error = {"type": kind, "message": message}
+    return task(task_id, status, ready=True, successful=False, result=message, error=error)
+
+
+def test_queued_job_is_pending(follow, private_queue):
+    result = jobs.CountingJob.apply_async(kwargs={"marker": uuid.uuid4().hex}, queue=private_queue)
+    assert read(follow, status_url(follow, result.id)) == task(result.id, "PENDING")
+
+
+def test_started_plain_task(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.held_plain_task.delay(marker)
+    try:
+        wait_until(lambda: probe.notes(marker) == ["held"], what="the task to start")
+        assert read(follow, status_url(follow, result.id)) == task(result.id, "STARTED")
+    finally:
+        probe.release(marker)
+    assert result.get(timeout=30) == "released"
+
+
+def test_custom_state_carries_its_meta(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.held_plain_task.delay(marker, state="UPLOADING")
+    try:
+        wait_until(lambda: probe.notes(marker) == ["held"], what="the custom state")
+        assert read(follow, status_url(follow, result.id)) == task(
+            result.id,
+            "UPLOADING",
+            result={"stage": "uploading", "marker": marker},
+            progress=NO_PROGRESS,
+        )
+    finally:
+        probe.release(marker)
+
+
+def test_progress_of_a_running_job(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.CountingJob.delay(marker=marker, hold=True)
+    try:
+        wait_until_held(result)
+        seen = read(follow, status_url(follow, result.id))
+        meta = result.info  # what the worker wrote, read by Celery itself
+    finally:
+        probe.release(marker)
+    assert meta["completed"] == 1
+    assert meta["total"] == 4
+    assert meta["progress_percent"] == 25.0
+    assert meta["message"] == "step 1"
+    assert seen == task(
+        result.id,
+        "PROGRESS",
+        result=meta,
+        progress={
+            "percent": 25.0,
+            "time_remaining": meta["time_remaining"],
+            "completed": 1,
+            "total": 4,
+            "message": "step 1",
+            "started_at": meta["started_at"],
+        },
+    )
+
+
+def test_success(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.CountingJob.delay(marker=marker, steps=2)
+    result.get(timeout=30)
+    assert read(follow, status_url(follow, result.id)) == task(
+        result.id,
+        "SUCCESS",
+        ready=True,
+        successful=True,
+        result={"marker": marker, "steps": 2},
+        progress={**NO_PROGRESS, "percent": 100, "time_remaining": 0},
+    )
+
+
+def test_user_facing_failure(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.FailingJob.delay(marker=marker)
+    wait_until(result.ready, what="the failure")
+    assert read(follow, status_url(follow, result.id)) == failed(
+        result.id, "FAILURE", "UserFacingError", f"cannot do {marker}"
+    )
+
+
+def test_internal_failure_is_generic_unless_debug(worker, follow, settings):
+    marker = uuid.uuid4().hex
+    result = jobs.InternalErrorJob.delay(marker=marker)
+    wait_until(result.ready, what="the failure")
+    url = status_url(follow, result.id)
+    response = follow.get(url)
+    assert marker.encode() not in response.content
+    assert json.loads(response.content)["task"] == failed(
+        result.id, "FAILURE", "ValueError", GENERIC_FAILURE
+    )
+
+    settings.DEBUG = True
+    shown = read(follow, url)
+    assert shown.pop("traceback").splitlines()[-1] == f"ValueError: internal detail of {marker}"
+    assert shown == failed(result.id, "FAILURE", "ValueError", f"internal detail of {marker}")
+
+
+def test_retrying_job(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.SlowRetryJob.delay(marker=marker)
+    wait_until(lambda: result.state == "RETRY", what="the retry")
+    assert read(follow, status_url(follow, result.id)) == task(result.id, "RETRY")
+    result.revoke()
+
+
+def test_revoked_job(worker, follow):
+    marker = uuid.uuid4().hex
+    result = jobs.CountingJob.delay(marker=marker, hold=True)
+    try:
+        wait_until_held(result)
+        result.revoke(terminate=True)
+        wait_until(lambda: result.state == "REVOKED", what="the revoke")
+    finally:
+        probe.release(marker)  # only now: released earlier, the job could finish first
+    assert read(follow, status_url(follow, result.id)) == failed(
+        result.id, "REVOKED", "TaskRevokedError", "The job was cancelled."
+    )
+
+
+def test_job_the_broker_refused(worker, follow):
+    """``delay_or_fail`` in another web process, broker refused; the user reads why."""
+    dead_broker = f"redis://127.0.0.1:{free_port()}/0"
+    if settings.BACKEND == "rabbitmq":
+        dead_broker = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
+    [outcome] = run_submitter(
+        "tests.jobs.CountingJob",
+        "delay_or_fail",
+        {"marker": uuid.uuid4().hex},
+        broker_url=dead_broker,
+    )
+    task_id = str(outcome["id"])
+    assert read(follow, status_url(follow, task_id)) == failed(
+        task_id, "FAILURE", "OperationalError", "The job could not be queued. Please try again."
+    )
+
+
+def test_another_visitor_cannot_read_a_real_job(worker, follow):
+    result = jobs.CountingJob.delay(marker=uuid.uuid4().hex, steps=1)
+    result.get(timeout=30)
+    url = status_url(follow, result.id)
+    stranger = Client()
+    stranger.get("/follow/something-else/")
+    assert stranger.get(url).status_code == 404
+    assert read(follow, url)["status"] == "SUCCESS"
+
+
+# --- the result backend is down ------------------------------------------------------------
+
+
+def read_elsewhere(path: str, session: str, **env: str) -> dict:
+    """Read ``path`` from another web process whose settings ``env`` overrides."""
+    command = [sys.executable, "-m", "tests.integration.read_status", path, "--session", session]
+    process = subprocess.run(
+        command, env=child_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert process.returncode == 0, process.stderr
+    return json.loads(process.stdout.strip().splitlines()[-1])
+
+
+UNAVAILABLE = {
+    "status": 503,
+    "retry_after": str(RETRY_AFTER_SECONDS),
+    "cache_control": "no-store",
+    "body": {"error": UNAVAILABLE_MESSAGE},
+}
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A Redis server of this test's own, so stopping it is safe."""
+    command = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", ""]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    client = probe.client().from_url(f"redis://127.0.0.1:{port}/0")
+    wait_until(lambda: _pings(client), what="the Redis server")
+    return server
+
+
+def _pings(client: object) -> bool:
+    try:
+        return bool(client.ping())  # type: ignore[attr-defined]
+    except Exception:
+        return False
+
+
+def test_result_backend_down_answers_503(follow, tmp_path):
+    """Stopped or never there, the backend's outage is a 503 with Retry-After, never a 500."""
+    task_id = str(uuid.uuid4())
+    path = status_url(follow, task_id)
+    session = follow.cookies[settings.SESSION_COOKIE_NAME].value
+    if settings.CELERY_RESULT_BACKEND == "django-db":
+        assert read_elsewhere(path, session)["status"] == 200
+        unopenable = str(tmp_path / "missing-directory" / "db.sqlite3")
+        assert read_elsewhere(path, session, JOBTASTIC_TEST_DATABASE=unopenable) == UNAVAILABLE
+        return
+
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = start_redis(port)
+    try:
+        RedisBackend(app=app, url=url).store_result(task_id, {"progress_percent": 10.0}, "PROGRESS")
+        before = read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url)
+        assert (before["status"], before["body"]["task"]["status"]) == (200, "PROGRESS")
+        server.terminate()
+        server.wait(timeout=10)
+
+        assert read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url) == UNAVAILABLE
+        server = start_redis(port)  # back, empty (no persistence): the job reads as PENDING
+        after = read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url)
+        assert (after["status"], after["body"]["task"]["status"]) == (200, "PENDING")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
