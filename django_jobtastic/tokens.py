@@ -7,7 +7,7 @@ foreign token reads as None: callers answer all three the same way, so a token l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
@@ -39,16 +39,6 @@ def owner_of(request: HttpRequest) -> str:
     return f"session:{session.session_key}"
 
 
-def current_owner(request: HttpRequest) -> str | None:
-    """The request's owner without creating anything: None for a visitor with no session."""
-    signed_in = _signed_in_owner(request)
-    if signed_in is not None:
-        return signed_in
-    session = getattr(request, "session", None)
-    key = getattr(session, "session_key", None)
-    return f"session:{key}" if key else None
-
-
 def _signed_in_owner(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     return f"user:{user.pk}" if user is not None and user.is_authenticated else None
@@ -58,15 +48,38 @@ def make_token(task_id: str, owner: str) -> str:
     return signing.dumps({"task": task_id, "owner": owner}, salt=SALT)
 
 
-def read_token(token: str, owner: str, max_age: int) -> str | None:
-    """The task id in ``token`` if it is genuine, fresh and ``owner``'s; else None."""
+class SignedStatus(NamedTuple):
+    """What a genuine, fresh token holds."""
+
+    task_id: str
+    owner: str
+
+
+def read_token(token: str, max_age: int) -> SignedStatus | None:
+    """The task id and owner in ``token`` if it is genuine and fresh; else None."""
     try:
         data: Any = signing.loads(token, salt=SALT, max_age=max_age)
     except (signing.BadSignature, ValueError, TypeError):
         return None  # SignatureExpired is a BadSignature too
     if not isinstance(data, dict):
         return None
-    task_id, token_owner = data.get("task"), data.get("owner")
-    if not isinstance(task_id, str) or not isinstance(token_owner, str):
+    task_id, owner = data.get("task"), data.get("owner")
+    if not isinstance(task_id, str) or not isinstance(owner, str):
         return None
-    return task_id if constant_time_compare(token_owner, owner) else None
+    return SignedStatus(task_id, owner)
+
+
+def is_owner(request: HttpRequest, owner: str) -> bool:
+    """Whether ``request`` acts for ``owner``.
+
+    A session owner is checked against the session cookie alone (no I/O: status polls stay
+    cheap); a user owner loads ``request.user``, so a password change still logs out.
+    """
+    kind, _, value = owner.partition(":")
+    if kind == "session":
+        key = getattr(getattr(request, "session", None), "session_key", None)
+        return isinstance(key, str) and constant_time_compare(key, value)
+    if kind == "user":
+        signed_in = _signed_in_owner(request)
+        return signed_in is not None and constant_time_compare(signed_in, owner)
+    return False

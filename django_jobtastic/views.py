@@ -22,7 +22,7 @@ from django_jobtastic.reading import (
     read_task_state,
 )
 from django_jobtastic.status import status_body, task_payload, unreadable_payload
-from django_jobtastic.tokens import current_owner, read_token
+from django_jobtastic.tokens import is_owner, read_token
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +40,13 @@ def status(request: HttpRequest, token: str) -> JsonResponse:
     """``status/<token>/``: the task in a signed token, if the token is the requester's."""
     if request.method not in READ_METHODS:
         return _method_not_allowed()
+    signed = read_token(token, conf.TOKEN_MAX_AGE)
     try:
-        owner = current_owner(request)  # may load the session and user from the database
-    except BACKEND_DOWN as error:  # the database is down: often the result backend too
+        if signed is None or not is_owner(request, signed.owner):
+            return _not_found()
+    except BACKEND_DOWN as error:  # loading request.user hit a database that is down
         return _unavailable(error)
-    task_id = read_token(token, owner, conf.TOKEN_MAX_AGE) if owner else None
-    if task_id is None:
-        return _not_found()
-    return _task_status(task_id)
+    return _task_status(signed.task_id)
 
 
 @csrf_exempt

@@ -8,38 +8,34 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
 from django.test import RequestFactory
 
-from django_jobtastic.tokens import SALT, make_token, owner_of, read_token
+from django_jobtastic.tokens import SALT, is_owner, make_token, owner_of, read_token
 
 DAY = 86400  # seconds
 
 
-def test_token_round_trip_for_its_owner():
-    assert read_token(make_token("t-1", "user:7"), "user:7", DAY) == "t-1"
-
-
-def test_token_of_another_owner_reads_none():
-    assert read_token(make_token("t-1", "user:7"), "user:8", DAY) is None
+def test_token_round_trip():
+    assert read_token(make_token("t-1", "user:7"), DAY) == ("t-1", "user:7")
 
 
 @pytest.mark.parametrize(
     "damage", [lambda t: t[:-1], lambda t: t[:10], lambda t: t + "x", str.upper]
 )
 def test_damaged_token_reads_none(damage):
-    assert read_token(damage(make_token("t-1", "user:7")), "user:7", DAY) is None
+    assert read_token(damage(make_token("t-1", "user:7")), DAY) is None
 
 
 def test_expired_token_reads_none():
-    assert read_token(make_token("t-1", "user:7"), "user:7", -1) is None
+    assert read_token(make_token("t-1", "user:7"), -1) is None
 
 
 def test_token_signed_with_another_salt_reads_none():
     forged = signing.dumps({"task": "t-1", "owner": "user:7"}, salt="other")
-    assert read_token(forged, "user:7", DAY) is None
+    assert read_token(forged, DAY) is None
 
 
 @pytest.mark.parametrize("data", [["t-1"], {"task": 1, "owner": "user:7"}, {"task": "t-1"}])
 def test_token_with_an_unexpected_shape_reads_none(data):
-    assert read_token(signing.dumps(data, salt=SALT), "user:7", DAY) is None
+    assert read_token(signing.dumps(data, salt=SALT), DAY) is None
 
 
 @pytest.mark.django_db
@@ -57,3 +53,30 @@ def test_owner_of_an_anonymous_visitor_creates_the_session():
     owner = owner_of(request)
     assert request.session.session_key is not None
     assert owner == f"session:{request.session.session_key}"
+
+
+@pytest.mark.django_db
+def test_is_owner_of_a_signed_in_user():
+    request = RequestFactory().get("/")
+    request.user = User.objects.create_user("ada")
+    assert is_owner(request, f"user:{request.user.pk}")
+    assert not is_owner(request, f"user:{request.user.pk + 1}")
+    assert not is_owner(request, "session:whatever")
+
+
+def test_is_owner_of_a_session_reads_only_the_cookie():
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    request.session = SessionStore(session_key="k" * 32)
+    assert is_owner(request, "session:" + "k" * 32)
+    assert not is_owner(request, "session:" + "j" * 32)
+    assert not is_owner(request, "user:None")
+    assert not request.session.accessed  # nothing was loaded
+
+
+@pytest.mark.parametrize("owner", ["", "session:", "nobody:1", "user:"])
+def test_is_owner_refuses_odd_owners(owner):
+    request = RequestFactory().get("/")
+    request.user = AnonymousUser()
+    request.session = SessionStore()
+    assert not is_owner(request, owner)

@@ -16,6 +16,7 @@ from celery.app.task import Context
 from celery.backends.base import DisabledBackend
 from celery.exceptions import Retry
 from django.contrib.auth.models import User
+from django.db import OperationalError
 from django.test import Client
 
 from django_jobtastic import UserFacingError, reading
@@ -363,3 +364,16 @@ def test_no_result_backend_configured_is_a_503(client, monkeypatch):
     response = client.get(url)
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert json.loads(response.content) == {"error": UNAVAILABLE_MESSAGE}
+
+
+def test_database_down_while_loading_the_user_is_a_503(monkeypatch):
+    ada = Client()
+    ada.force_login(User.objects.create_user("ada"))
+    url = status_url_for(ada, new_id())
+
+    def database_down(request):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("django.contrib.auth.middleware.auth.get_user", database_down)
+    response = ada.get(url)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
