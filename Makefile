@@ -18,5 +18,7 @@ lint:  ## ruff and mypy only
 	.venv/bin/mypy django_jobtastic
 
 bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)
-	scripts/venv.sh .venv python3 test,lint
+	scripts/ensure-services.sh
+	scripts/apt-install.sh wrk
+	scripts/venv.sh .venv python3 test,lint,bench
 	for script in bench/[a-z]*.py; do .venv/bin/python $$script || exit 1; done

@@ -64,8 +64,12 @@ def read_task_state(task_id: str) -> TaskState:
     backend = current_app.backend
     if isinstance(backend, DisabledBackend):  # no result backend configured: check E002
         raise ResultBackendUnavailable("no Celery result backend is configured")
+    # Every backend's own reader, without get_task_meta's wrapper: that one re-reads Celery
+    # settings twice per call (a third of a poll's cost) and would retry a backend that is
+    # down, where a poll must fail fast (the widget retries, honouring Retry-After).
+    read = getattr(backend, "_get_task_meta_for", backend.get_task_meta)
     try:
-        meta = backend.get_task_meta(task_id)
+        meta = read(task_id)
     except BACKEND_DOWN as error:
         raise ResultBackendUnavailable(f"{type(error).__name__}: {error}") from error
     except UNREADABLE as error:

@@ -9,6 +9,7 @@ The body keeps django-celery's ``task.id/status/result`` keys, so clients writte
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -45,12 +46,20 @@ class _LenientEncoder(DjangoJSONEncoder):
             return str(o)
 
 
+#: Nodes a value may have for the quick "already plain JSON" walk; bigger ones go through C.
+_QUICK_WALK_NODES = 64
+
+
 def jsonable(value: Any) -> Any:
     """``value`` as JSON types (dates, Decimals, UUIDs... by DjangoJSONEncoder; the rest str).
 
     NaN and infinities become the strings ``"NaN"``, ``"Infinity"``: browsers reject them as
     numbers. A value JSON cannot hold at all (non-string keys, cycles) becomes its string.
+    Small values that are plain JSON already (the usual progress meta) are returned as they
+    are: status polls are the hot path.
     """
+    if _is_small_plain_json(value):
+        return value
     try:
         text = json.dumps(value, cls=_LenientEncoder)
     except (TypeError, ValueError, RecursionError):
@@ -58,11 +67,33 @@ def jsonable(value: Any) -> Any:
     return json.loads(text, parse_constant=str)
 
 
+def _is_small_plain_json(value: Any) -> bool:
+    pending, budget = [value], _QUICK_WALK_NODES
+    while pending:
+        budget -= 1
+        if budget < 0:
+            return False
+        item = pending.pop()
+        kind = type(item)
+        if kind is float:
+            if not math.isfinite(item):
+                return False
+        elif kind is dict:
+            if not all(type(key) is str for key in item):
+                return False
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        elif kind not in (str, int, bool, type(None)):
+            return False
+    return True
+
+
 def progress_from_meta(meta: Any) -> dict[str, Any] | None:
-    """The ``progress`` object for a PROGRESS (or custom) state's meta."""
+    """The ``progress`` object for a PROGRESS (or custom) state's already-jsonable meta."""
     if not isinstance(meta, Mapping):
         return None
-    return {key: jsonable(meta.get(meta_key)) for key, meta_key in PROGRESS_KEYS.items()}
+    return {key: meta.get(meta_key) for key, meta_key in PROGRESS_KEYS.items()}
 
 
 def error_from_exception(exception: Any, *, debug: bool) -> dict[str, str]:
@@ -109,7 +140,8 @@ def task_payload(
             error = error_from_exception(info, debug=debug)
         payload.update(successful=False, result=error["message"], error=error)
     elif state not in WAITING_STATES:  # PROGRESS and custom states carry their meta
-        payload.update(result=jsonable(info), progress=progress_from_meta(info))
+        meta = jsonable(info)
+        payload.update(result=meta, progress=progress_from_meta(meta))
     if debug:
         payload["traceback"] = traceback
     return payload

@@ -158,3 +158,23 @@ def test_status_body_wraps_task_and_poll_interval():
 def test_payload_failure_without_an_exception_object_is_generic():
     result = payload("FAILURE", {"exc_type": "Gone", "exc_message": ["x"]})
     assert result["error"] == {"type": "Exception", "message": GENERIC_FAILURE}
+
+
+def test_jsonable_returns_small_plain_json_as_is():
+    meta = {"progress_percent": 5.0, "message": None, "steps": [1, True, "x"]}
+    assert jsonable(meta) is meta
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ((1, 2), [1, 2]),
+        ({"a": [1.5, float("nan")]}, {"a": [1.5, "NaN"]}),
+        ({"deep": [float("-inf")]}, {"deep": ["-Infinity"]}),
+        ({1: "int key"}, {"1": "int key"}),
+        ({(1, 2): "tuple key"}, "{(1, 2): 'tuple key'}"),
+        (list(range(100)), list(range(100))),
+    ],
+)
+def test_jsonable_converts_what_is_not_plain_json(value, expected):
+    assert jsonable(value) == expected
