@@ -30,4 +30,9 @@ def test_wheel_contains_the_package_and_its_type_marker(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "django_jobtastic/py.typed" in names
     assert "django_jobtastic/task.py" in names
+    # The widget ships built: pip users need no Node.
+    assert "django_jobtastic/static/django_jobtastic/jobtastic.js" in names
+    assert "django_jobtastic/static/django_jobtastic/jobtastic.css" in names
+    assert "django_jobtastic/templates/django_jobtastic/progress.html" in names
+    assert "django_jobtastic/templatetags/jobtastic.py" in names
     assert not any(name.startswith("tests/") for name in names)

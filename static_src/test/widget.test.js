@@ -1,0 +1,348 @@
+// Unit tests of the widget in jsdom: formatting, then the polling loop against a fake server.
+import { afterEach, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { JSDOM } from "jsdom";
+
+import {
+  DEFAULT_MESSAGES,
+  describeProgress,
+  durationInWords,
+  resultLink,
+  retryDelay,
+  watch,
+} from "../widget.js";
+
+const BUILT = new URL("../../django_jobtastic/static/django_jobtastic/jobtastic.js", import.meta.url);
+const WIDGET = `
+<div class="jobtastic" id="w" data-jobtastic-url="/jobtastic/status/t/"
+     data-jobtastic-poll-interval="0.01" data-jobtastic-language="en"
+     data-jobtastic-messages='{"success": "All done!"}'>
+  <div class="jobtastic-bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">
+    <div class="jobtastic-bar-fill"></div></div>
+  <p class="jobtastic-status" aria-live="polite">Waiting for your task to begin…</p>
+  <p class="jobtastic-task-message" hidden></p>
+  <p class="jobtastic-result" hidden></p>
+</div>`;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition, what, timeout = 3000) {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const opened = [];
+afterEach(() => {
+  for (const window of opened.splice(0)) window.close(); // its timers and watchers go too
+});
+
+function page(body = WIDGET) {
+  const dom = new JSDOM(`<!doctype html><html><body>${body}</body></html>`, {
+    url: "https://example.test/page/",
+    pretendToBeVisual: true,
+    runScripts: "outside-only",
+  });
+  opened.push(dom.window);
+  return { dom, window: dom.window, document: dom.window.document };
+}
+
+function task(status, extra = {}) {
+  return {
+    id: "t",
+    status,
+    ready: ["SUCCESS", "FAILURE", "REVOKED"].includes(status),
+    successful: null,
+    result: null,
+    progress: null,
+    error: null,
+    ...extra,
+  };
+}
+
+function progress(percent, timeRemaining, message = null) {
+  return task("PROGRESS", {
+    progress: { percent, time_remaining: timeRemaining, completed: 1, total: 2, message, started_at: null },
+  });
+}
+
+/** A fake status endpoint answering from a script of responses (the last one repeats). */
+function server(...script) {
+  const calls = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const fetch = async (url) => {
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    calls.push({ url, at: Date.now() });
+    await sleep(2);
+    inFlight -= 1;
+    const next = script.length > 1 ? script.shift() : script[0];
+    if (next instanceof Error) throw next;
+    const { status = 200, body, headers = {} } = next;
+    return {
+      ok: status >= 200 && status < 300,
+      status,
+      headers: { get: (name) => headers[name] ?? null },
+      json: async () => (body === undefined ? { task: next.task, poll_interval: 0.01 } : body),
+    };
+  };
+  return { fetch, calls, maxInFlight: () => maxInFlight };
+}
+
+function parts(document) {
+  return {
+    widget: document.getElementById("w"),
+    bar: document.querySelector(".jobtastic-bar"),
+    fill: document.querySelector(".jobtastic-bar-fill"),
+    status: document.querySelector(".jobtastic-status"),
+    message: document.querySelector(".jobtastic-task-message"),
+    result: document.querySelector(".jobtastic-result"),
+  };
+}
+
+// --- formatting ---------------------------------------------------------------------------
+
+test("durations read as people say them", () => {
+  assert.equal(durationInWords(3, "en"), "5 seconds");
+  assert.equal(durationInWords(44, "en"), "45 seconds");
+  assert.equal(durationInWords(58, "en"), "1 minute");
+  assert.equal(durationInWords(125, "en"), "2 minutes");
+  assert.equal(durationInWords(5400, "en"), "1.5 hours");
+  assert.equal(durationInWords(90000, "en"), "25 hours");
+});
+
+test("durations follow the page's language and survive a bad tag", () => {
+  assert.equal(durationInWords(120, "de"), "2 Minuten");
+  assert.equal(durationInWords(120, "en-us"), "2 minutes");
+  assert.equal(durationInWords(120, "not a language!"), "2 minutes");
+});
+
+test("progress has three tiers", () => {
+  const say = (percent, remaining) => describeProgress(
+    { percent, time_remaining: remaining }, DEFAULT_MESSAGES, "en",
+  ).text;
+  const starting = "Your job is getting started. Working on an estimate…";
+  assert.equal(say(0, -1), starting);
+  assert.equal(say(40, -1), starting);
+  assert.equal(say(1.5, 100), starting);
+  assert.equal(say(50, null), starting);
+  assert.equal(say(60, 4), "Almost finished.");
+  assert.equal(say(99, 30), "Almost finished.");
+  assert.equal(say(42.7, 125), "42% complete, about 2 minutes left");
+});
+
+test("percent is clamped for the bar", () => {
+  assert.equal(describeProgress({ percent: 140, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 100);
+  assert.equal(describeProgress({ percent: -3, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 0);
+  assert.equal(describeProgress({ percent: "NaN", time_remaining: 1 }, DEFAULT_MESSAGES).percent, 0);
+});
+
+test("only http(s) and site-relative results become links", () => {
+  const base = "https://example.test/page/";
+  assert.equal(resultLink("/media/export.csv", base), "https://example.test/media/export.csv");
+  assert.equal(resultLink({ url: "https://cdn.test/a.svg", rows: 3 }, base), "https://cdn.test/a.svg");
+  assert.equal(resultLink("javascript:alert(1)", base), null);
+  assert.equal(resultLink({ url: "JavaScript:alert(1)" }, base), null);
+  assert.equal(resultLink("data:text/html,<b>x</b>", base), null);
+  assert.equal(resultLink("done", base), null);
+  assert.equal(resultLink(42, base), null);
+  assert.equal(resultLink(null, base), null);
+});
+
+test("retries honour Retry-After, else back off up to a ceiling", () => {
+  assert.equal(retryDelay(1, "3", 1), 3);
+  assert.equal(retryDelay(5, "0", 1), 0);
+  assert.equal(retryDelay(1, null, 1), 1);
+  assert.equal(retryDelay(3, null, 1), 4);
+  assert.equal(retryDelay(20, null, 1), 30);
+  const inTwoSeconds = new Date(Date.now() + 2000).toUTCString();
+  assert.ok(Math.abs(retryDelay(1, inTwoSeconds, 1) - 2) <= 1);
+});
+
+// --- the polling loop ----------------------------------------------------------------------
+
+test("polls at once, sequentially, and follows a job to SUCCESS", async () => {
+  const { document } = page();
+  const fake = server(
+    { task: task("PENDING") },
+    { task: progress(0, -1) },
+    { task: progress(50, 125, "Step <b>2</b>") },
+    { task: task("SUCCESS", { result: { url: "/media/export.csv" } }) },
+  );
+  const seen = [];
+  const { widget, bar, fill, status, message, result } = parts(document);
+  widget.addEventListener("jobtastic:progress", (event) => seen.push(event.detail.status));
+  const done = new Promise((resolve) => widget.addEventListener("jobtastic:success", resolve));
+
+  watch(widget, { fetch: fake.fetch });
+  assert.equal(fake.calls.length, 1, "the first poll is immediate");
+  await until(() => seen.includes("PROGRESS") && bar.getAttribute("aria-valuenow") === "50", "50 %");
+  assert.equal(status.textContent, "50% complete, about 2 minutes left");
+  assert.equal(message.textContent, "Step <b>2</b>");
+  assert.equal(message.hidden, false);
+  assert.equal(fill.style.width, "50%");
+  const success = await done;
+
+  assert.equal(success.detail.status, "SUCCESS");
+  assert.equal(bar.getAttribute("aria-valuenow"), "100");
+  assert.equal(status.textContent, "All done!", "translated texts come from the markup");
+  assert.equal(result.querySelector("a").getAttribute("href"), "https://example.test/media/export.csv");
+  assert.equal(result.hidden, false);
+  assert.deepEqual(seen.slice(0, 2), ["PENDING", "PROGRESS"]);
+  const calls = fake.calls.length;
+  await sleep(60);
+  assert.equal(fake.calls.length, calls, "no poll after SUCCESS");
+  assert.equal(fake.maxInFlight(), 1, "never two requests in flight");
+});
+
+test("a hostile task message stays text", async () => {
+  const { document, window } = page();
+  let alerted = false;
+  window.alert = () => { alerted = true; };
+  const fake = server({ task: progress(10, 50, "<img src=x onerror=alert(1)>") });
+  const handle = watch(parts(document).widget, { fetch: fake.fetch });
+  await until(() => parts(document).message.textContent !== "", "the message");
+  handle.stop();
+  assert.equal(parts(document).message.textContent, "<img src=x onerror=alert(1)>");
+  assert.equal(document.querySelector("img"), null);
+  assert.equal(alerted, false);
+});
+
+test("FAILURE shows the error's message and stops", async () => {
+  const { document } = page();
+  const error = { type: "UserFacingError", message: "Cannot divide 5 by zero." };
+  const fake = server({ task: task("FAILURE", { error, result: error.message }) });
+  const { widget, status } = parts(document);
+  const failed = new Promise((resolve) => widget.addEventListener("jobtastic:failure", resolve));
+  watch(widget, { fetch: fake.fetch });
+  assert.equal((await failed).detail.error.type, "UserFacingError");
+  assert.equal(status.textContent, "Cannot divide 5 by zero.");
+  assert.equal(widget.dataset.jobtasticState, "FAILURE");
+  await sleep(40);
+  assert.equal(fake.calls.length, 1);
+});
+
+test("REVOKED without a message says the job was cancelled", async () => {
+  const { document } = page();
+  const fake = server({ task: task("REVOKED") });
+  const { widget, status } = parts(document);
+  const failed = new Promise((resolve) => widget.addEventListener("jobtastic:failure", resolve));
+  watch(widget, { fetch: fake.fetch });
+  await failed;
+  assert.equal(status.textContent, "The job was cancelled.");
+});
+
+test("503s and network errors reconnect, honouring Retry-After, then recover", async () => {
+  const { document } = page();
+  const unavailable = { status: 503, body: { error: "down" }, headers: { "Retry-After": "0.2" } };
+  const fake = server(unavailable, new TypeError("network down"), { task: progress(30, 60) });
+  const { widget, status, bar } = parts(document);
+  watch(widget, { fetch: fake.fetch });
+  await until(() => status.textContent === DEFAULT_MESSAGES.reconnecting, "reconnecting");
+  assert.equal(widget.dataset.jobtasticConnection, "reconnecting");
+  await until(() => bar.getAttribute("aria-valuenow") === "30", "recovery");
+  assert.ok(fake.calls[1].at - fake.calls[0].at >= 190, "waited for Retry-After");
+  assert.equal(widget.dataset.jobtasticConnection, undefined);
+});
+
+test("a 429 is retried too", async () => {
+  const { document } = page();
+  const fake = server({ status: 429, body: {}, headers: { "Retry-After": "0" } }, { task: task("SUCCESS") });
+  const { widget } = parts(document);
+  const done = new Promise((resolve) => widget.addEventListener("jobtastic:success", resolve));
+  watch(widget, { fetch: fake.fetch });
+  await done;
+  assert.equal(fake.calls.length, 2);
+});
+
+test("a 404 stops with a clear message and an error event", async () => {
+  const { document } = page();
+  const fake = server({ status: 404, body: { error: "This job does not exist." } });
+  const { widget, status } = parts(document);
+  const gaveUp = new Promise((resolve) => widget.addEventListener("jobtastic:error", resolve));
+  watch(widget, { fetch: fake.fetch });
+  const event = await gaveUp;
+  assert.deepEqual(event.detail, { status: 404, message: "This job does not exist." });
+  assert.equal(status.textContent, DEFAULT_MESSAGES.unavailable);
+  await sleep(40);
+  assert.equal(fake.calls.length, 1);
+});
+
+test("gives up after too many failed retries", async () => {
+  const { document } = page();
+  const fake = server({ status: 502, body: null, headers: { "Retry-After": "0" } });
+  const { widget } = parts(document);
+  const gaveUp = new Promise((resolve) => widget.addEventListener("jobtastic:error", resolve));
+  watch(widget, { fetch: fake.fetch, maxRetries: 3 });
+  assert.deepEqual((await gaveUp).detail, { status: 502, message: DEFAULT_MESSAGES.unavailable });
+  assert.equal(fake.calls.length, 4);
+});
+
+test("a hidden tab pauses polling until it is visible again", async () => {
+  const { document, window } = page();
+  const fake = server({ task: progress(10, 50) });
+  watch(parts(document).widget, { fetch: fake.fetch });
+  await until(() => fake.calls.length >= 2, "polling");
+  Object.defineProperty(document, "hidden", { value: true, configurable: true });
+  await sleep(40);
+  const whileHidden = fake.calls.length;
+  await sleep(60);
+  assert.ok(fake.calls.length <= whileHidden + 1, "no polls while hidden");
+  Object.defineProperty(document, "hidden", { value: false, configurable: true });
+  document.dispatchEvent(new window.Event("visibilitychange"));
+  await until(() => fake.calls.length > whileHidden + 1, "resumed");
+});
+
+test("stop() ends polling, and watching a watched widget returns its handle", async () => {
+  const { document } = page();
+  const fake = server({ task: progress(10, 50) });
+  const { widget } = parts(document);
+  const handle = watch(widget, { fetch: fake.fetch });
+  assert.equal(watch(widget, { fetch: fake.fetch }), handle);
+  await until(() => fake.calls.length >= 2, "polling");
+  handle.stop();
+  const stopped = fake.calls.length;
+  await sleep(50);
+  assert.equal(fake.calls.length, stopped);
+});
+
+test("a widget removed from the page stops polling", async () => {
+  const { document } = page();
+  const fake = server({ task: progress(10, 50) });
+  const { widget } = parts(document);
+  watch(widget, { fetch: fake.fetch });
+  await until(() => fake.calls.length >= 2, "polling");
+  widget.remove();
+  await sleep(30);
+  const after = fake.calls.length;
+  await sleep(50);
+  assert.equal(fake.calls.length, after);
+});
+
+// --- the built script in a page ----------------------------------------------------------
+
+test("the built script starts every widget once, later ones too, included twice", async () => {
+  const { window, document } = page(WIDGET.replace('id="w"', 'id="first"'));
+  const fake = server({ task: progress(10, 50) });
+  window.fetch = fake.fetch;
+  const script = readFileSync(BUILT, "utf8");
+  window.eval(script);
+  window.eval(script); // an htmx fragment bringing the script again
+  assert.equal(typeof window.Jobtastic.watch, "function");
+  await until(() => fake.calls.length >= 1, "the first widget's poll");
+  await sleep(5);
+  const firstOnly = fake.calls.every((call) => call.url === "/jobtastic/status/t/");
+  assert.ok(firstOnly);
+
+  const later = document.createElement("div");
+  later.innerHTML = WIDGET.replace('id="w"', 'id="later"').replace("/status/t/", "/status/u/");
+  document.body.append(later);
+  await until(() => fake.calls.some((call) => call.url === "/jobtastic/status/u/"), "the later widget");
+  await sleep(5);
+  // Sequential per widget: with two widgets, at most two requests were ever in flight.
+  assert.ok(fake.maxInFlight() <= 2);
+});

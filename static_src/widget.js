@@ -1,0 +1,304 @@
+// The progress widget: follows one job's status URL and keeps its markup current.
+//
+// Everything comes from the markup that {% jobtastic_progress %} renders: the status URL,
+// the poll interval, the page's language and the translated texts. Text is only ever
+// written with textContent, so nothing a job reports can become markup.
+
+export const SELECTOR = ".jobtastic[data-jobtastic-url]";
+export const TERMINAL_STATES = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
+export const MAX_BACKOFF_SECONDS = 30;
+
+/** English texts, used where the markup does not bring translated ones. */
+export const DEFAULT_MESSAGES = {
+  pending: "Waiting for your task to begin…",
+  starting: "Your job is getting started.",
+  estimating: "Working on an estimate…",
+  almostDone: "Almost finished.",
+  progress: "{percent}% complete, about {remaining} left",
+  success: "Done.",
+  resultLink: "Open the result",
+  failure: "Something went wrong while running this job.",
+  cancelled: "The job was cancelled.",
+  reconnecting: "Lost contact with the server. Reconnecting…",
+  unavailable: "The progress of this job cannot be shown.",
+};
+
+const running = new WeakMap();
+
+/** `seconds` as words in `language` ("2 minutes", "45 seconds"), rounded as people say it. */
+export function durationInWords(seconds, language) {
+  let value;
+  let unit;
+  if (seconds < 57.5) {
+    value = Math.max(5, Math.round(seconds / 5) * 5);
+    unit = "second";
+  } else if (seconds < 3570) {
+    value = Math.max(1, Math.round(seconds / 60));
+    unit = "minute";
+  } else {
+    const hours = seconds / 3600;
+    value = hours < 10 ? Math.round(hours * 2) / 2 : Math.round(hours);
+    unit = "hour";
+  }
+  const options = { style: "unit", unit, unitDisplay: "long", maximumFractionDigits: 1 };
+  try {
+    return new Intl.NumberFormat(language || "en", options).format(value);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return new Intl.NumberFormat("en", options).format(value); // an unknown language tag
+  }
+}
+
+/** The bar's value and the sentence for a PROGRESS payload's `progress` object. */
+export function describeProgress(progress, messages, language) {
+  const percent = clampPercent(progress && progress.percent);
+  const remaining = progress && typeof progress.time_remaining === "number"
+    ? progress.time_remaining
+    : -1;
+  let text;
+  if (remaining < 0 || percent < 2) {
+    text = `${messages.starting} ${messages.estimating}`;
+  } else if (remaining < 5 || percent > 98) {
+    text = messages.almostDone;
+  } else {
+    text = messages.progress
+      .replace("{percent}", String(Math.floor(percent)))
+      .replace("{remaining}", durationInWords(remaining, language));
+  }
+  return { percent, text };
+}
+
+export function clampPercent(value) {
+  const number = Number(value);
+  if (!Number.isFinite(number)) return 0;
+  return Math.min(100, Math.max(0, number));
+}
+
+/** The link a result stands for (a URL string, or an object with "url"), if it is safe. */
+export function resultLink(result, baseURI) {
+  let candidate = null;
+  if (typeof result === "string") candidate = result;
+  else if (result && typeof result === "object" && typeof result.url === "string") {
+    candidate = result.url;
+  }
+  if (candidate === null || !/^(https?:\/\/|\/)/i.test(candidate.trim())) return null;
+  try {
+    const url = new URL(candidate.trim(), baseURI);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Seconds before retry `attempt` (1, 2, ...): the server's Retry-After, else backoff. */
+export function retryDelay(attempt, retryAfter, baseSeconds) {
+  if (retryAfter) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+    const date = Date.parse(retryAfter);
+    if (!Number.isNaN(date)) return Math.max(0, (date - Date.now()) / 1000);
+  }
+  return Math.min(MAX_BACKOFF_SECONDS, Math.max(baseSeconds, 1) * 2 ** (attempt - 1));
+}
+
+function readMessages(element) {
+  try {
+    const parsed = JSON.parse(element.dataset.jobtasticMessages || "{}");
+    return { ...DEFAULT_MESSAGES, ...(parsed && typeof parsed === "object" ? parsed : {}) };
+  } catch {
+    return { ...DEFAULT_MESSAGES };
+  }
+}
+
+/** Follows one widget's job until it ends, is stopped, or its element leaves the page. */
+class Watcher {
+  constructor(element, options) {
+    this.element = element;
+    this.document = element.ownerDocument;
+    this.window = this.document.defaultView;
+    this.url = options.url || element.dataset.jobtasticUrl;
+    this.pollInterval = Number(options.pollInterval ?? element.dataset.jobtasticPollInterval) || 1;
+    this.language = options.language || element.dataset.jobtasticLanguage || "en";
+    this.messages = { ...readMessages(element), ...(options.messages || {}) };
+    this.fetch = options.fetch || this.window.fetch.bind(this.window);
+    this.maxRetries = options.maxRetries ?? 30;
+    this.bar = element.querySelector(".jobtastic-bar");
+    this.fill = element.querySelector(".jobtastic-bar-fill");
+    this.status = element.querySelector(".jobtastic-status");
+    this.taskMessage = element.querySelector(".jobtastic-task-message");
+    this.result = element.querySelector(".jobtastic-result");
+    this.failures = 0;
+    this.timer = null;
+    this.inFlight = false;
+    this.paused = false;
+    this.stopped = false;
+    this.onVisibility = () => {
+      if (!this.document.hidden && this.paused) {
+        this.paused = false;
+        this.poll();
+      }
+    };
+    this.document.addEventListener("visibilitychange", this.onVisibility);
+  }
+
+  stop() {
+    this.stopped = true;
+    this.window.clearTimeout(this.timer);
+    this.document.removeEventListener("visibilitychange", this.onVisibility);
+    if (running.get(this.element) === this) running.delete(this.element);
+  }
+
+  schedule(seconds) {
+    if (this.stopped) return;
+    this.window.clearTimeout(this.timer);
+    this.timer = this.window.setTimeout(() => this.poll(), seconds * 1000);
+  }
+
+  async poll() {
+    if (this.stopped || this.inFlight) return; // sequential: never two requests at once
+    if (!this.element.isConnected) return this.stop();
+    if (this.document.hidden) {
+      this.paused = true; // resumed by visibilitychange
+      return;
+    }
+    this.inFlight = true;
+    let response;
+    let body = null;
+    try {
+      response = await this.fetch(this.url, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      body = await response.json().catch(() => null);
+    } catch {
+      response = null; // the network failed: retried like a 5xx
+    } finally {
+      this.inFlight = false;
+    }
+    if (this.stopped) return;
+    if (response && response.ok && body && body.task) {
+      this.failures = 0;
+      this.render(body.task);
+      if (!TERMINAL_STATES.has(body.task.status)) {
+        this.schedule(Number(body.poll_interval) || this.pollInterval);
+      } else {
+        this.stop();
+      }
+    } else if (!response || response.status >= 500 || response.status === 429
+      || (response.ok && !(body && body.task))) {
+      this.retryLater(response);
+    } else {
+      this.giveUp(response.status, (body && body.error) || this.messages.unavailable);
+    }
+  }
+
+  retryLater(response) {
+    this.failures += 1;
+    if (this.failures > this.maxRetries) {
+      this.giveUp(response ? response.status : 0, this.messages.unavailable);
+      return;
+    }
+    this.element.dataset.jobtasticConnection = "reconnecting";
+    this.setText(this.status, this.messages.reconnecting);
+    const retryAfter = response && response.headers ? response.headers.get("Retry-After") : null;
+    this.schedule(retryDelay(this.failures, retryAfter, this.pollInterval));
+  }
+
+  giveUp(status, message) {
+    this.stop();
+    this.setState("ERROR");
+    this.setText(this.status, this.messages.unavailable);
+    this.emit("jobtastic:error", { status, message });
+  }
+
+  render(task) {
+    delete this.element.dataset.jobtasticConnection;
+    this.setState(task.status);
+    if (task.status === "SUCCESS") {
+      this.setBar(100);
+      this.setText(this.status, this.messages.success);
+      this.showLink(task.result);
+      this.emit("jobtastic:success", task);
+    } else if (task.status === "FAILURE" || task.status === "REVOKED") {
+      const fallback = task.status === "REVOKED" ? this.messages.cancelled : this.messages.failure;
+      this.setText(this.status, (task.error && task.error.message) || fallback);
+      this.emit("jobtastic:failure", task);
+    } else if (task.progress) {
+      const { percent, text } = describeProgress(task.progress, this.messages, this.language);
+      this.setBar(percent);
+      this.setText(this.status, text);
+      const message = task.progress.message;
+      this.setText(this.taskMessage, typeof message === "string" ? message : "");
+      this.emit("jobtastic:progress", task);
+    } else {
+      this.setBar(0);
+      this.setText(this.status, this.messages.pending);
+      this.emit("jobtastic:progress", task);
+    }
+  }
+
+  setState(state) {
+    this.element.dataset.jobtasticState = state;
+  }
+
+  setBar(percent) {
+    if (this.fill) this.fill.style.width = `${percent}%`;
+    if (this.bar) this.bar.setAttribute("aria-valuenow", String(Math.round(percent)));
+  }
+
+  setText(node, text) {
+    if (!node) return;
+    node.textContent = text;
+    node.hidden = text === "";
+  }
+
+  showLink(result) {
+    const href = resultLink(result, this.document.baseURI);
+    if (!href || !this.result) return;
+    const link = this.document.createElement("a");
+    link.href = href;
+    link.textContent = this.messages.resultLink;
+    this.result.replaceChildren(link);
+    this.result.hidden = false;
+  }
+
+  emit(name, detail) {
+    const CustomEvent = this.window.CustomEvent;
+    this.element.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
+  }
+}
+
+/**
+ * Start following `element`'s job; returns a handle with `stop()`. A widget already being
+ * followed keeps its watcher: the same handle comes back.
+ */
+export function watch(element, options = {}) {
+  const existing = running.get(element);
+  if (existing) return existing;
+  const watcher = new Watcher(element, options);
+  running.set(element, watcher);
+  watcher.poll();
+  return watcher;
+}
+
+/** Start every widget under `root` that is not followed yet. */
+export function startAll(root) {
+  const found = root.matches && root.matches(SELECTOR) ? [root] : [];
+  found.push(...(root.querySelectorAll ? root.querySelectorAll(SELECTOR) : []));
+  return found.map((element) => watch(element));
+}
+
+/** Start the page's widgets now and those inserted later (htmx swaps, your own scripts). */
+export function observe(document) {
+  startAll(document);
+  const observer = new document.defaultView.MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (node.nodeType === 1) startAll(node);
+      }
+    }
+  });
+  observer.observe(document.documentElement, { childList: true, subtree: true });
+  return observer;
+}
