@@ -4,17 +4,16 @@
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-demo:  ## run the example project and a worker (arrives with the example project)
-	@echo "make demo arrives with example_project/ (the widget and example-project issue)." >&2
-	@exit 2
+demo:  ## run the example project and a Celery worker (embedded; REDIS_URL for Redis)
+	scripts/demo.sh
 
 test:  ## set up everything (venv, services) and run lint and every test
 	scripts/test.sh
 
 lint:  ## ruff and mypy only
 	scripts/venv.sh .venv python3 test,lint
-	.venv/bin/ruff check django_jobtastic tests bench
-	.venv/bin/ruff format --check django_jobtastic tests bench
+	.venv/bin/ruff check django_jobtastic tests bench example_project
+	.venv/bin/ruff format --check django_jobtastic tests bench example_project
 	.venv/bin/mypy django_jobtastic
 
 bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)

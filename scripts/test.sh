@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# The whole test suite, as `make test` and CI run it: lint, unit tests, then the integration
-# tests with a real worker once per service set-up. Then the same on Django 6.x where a
-# Python 3.12+ interpreter is available, and a compatibility leg on the oldest supported
-# versions (Django 4.2, Celery 5.3) on the embedded set-up.
+# The whole test suite, as `make test` and CI run it: lint, the widget's JS tests and its
+# build-freshness check, unit tests, the integration tests with a real worker once per
+# service set-up, and the example project in Chromium. Then the Python suites again on
+# Django 6.x where a Python 3.12+ interpreter is available, and a compatibility leg on the
+# oldest supported versions (Django 4.2, Celery 5.3) on the embedded set-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-services.sh
+command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
+scripts/apt-install.sh chromium  # the browser tests drive Debian's Chromium
 scripts/venv.sh .venv python3 test,lint
 
-.venv/bin/ruff check django_jobtastic tests bench
-.venv/bin/ruff format --check django_jobtastic tests bench
+.venv/bin/ruff check django_jobtastic tests bench example_project
+.venv/bin/ruff format --check django_jobtastic tests bench example_project
 .venv/bin/mypy django_jobtastic
+
+echo "== the widget: JS unit tests and the build-freshness check"
+npm ci --no-audit --no-fund --loglevel=error
+npm test
 
 run_suite() {  # venv backend...: unit tests, then integration tests per backend
     local venv=$1
     shift
     rm -f .coverage .coverage.*
-    "$venv/bin/pytest" tests --ignore=tests/integration --cov --cov-report= -q
+    "$venv/bin/pytest" tests --ignore=tests/integration --ignore=tests/browser \
+        --cov --cov-report= -q
     for backend in "$@"; do
         echo "== $venv: integration tests against $backend"
         JOBTASTIC_TEST_BACKEND=$backend "$venv/bin/pytest" tests/integration \
@@ -30,6 +38,8 @@ pyenv_python() {  # the newest ~/.pyenv interpreter matching a version glob, if 
 }
 
 run_suite .venv redis rabbitmq embedded
+echo "== .venv: the example project in Chromium (runserver and a worker, embedded set-up)"
+.venv/bin/pytest tests/browser --cov --cov-append --cov-report= -q
 .venv/bin/coverage report --fail-under=95
 
 newer_python=$(pyenv_python "3.1[23]*")

@@ -215,6 +215,7 @@ class Watcher {
   render(task) {
     delete this.element.dataset.jobtasticConnection;
     this.setState(task.status);
+    if (TERMINAL_STATES.has(task.status)) this.setText(this.taskMessage, ""); // it was about the run
     if (task.status === "SUCCESS") {
       this.setBar(100);
       this.setText(this.status, this.messages.success);

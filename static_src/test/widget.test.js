@@ -192,6 +192,7 @@ test("polls at once, sequentially, and follows a job to SUCCESS", async () => {
   assert.equal(status.textContent, "All done!", "translated texts come from the markup");
   assert.equal(result.querySelector("a").getAttribute("href"), "https://example.test/media/export.csv");
   assert.equal(result.hidden, false);
+  assert.equal(message.hidden, true, "the run's own message goes with the run");
   assert.deepEqual(seen.slice(0, 2), ["PENDING", "PROGRESS"]);
   const calls = fake.calls.length;
   await sleep(60);

@@ -186,6 +186,7 @@
     render(task) {
       delete this.element.dataset.jobtasticConnection;
       this.setState(task.status);
+      if (TERMINAL_STATES.has(task.status)) this.setText(this.taskMessage, "");
       if (task.status === "SUCCESS") {
         this.setBar(100);
         this.setText(this.status, this.messages.success);
