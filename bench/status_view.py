@@ -131,7 +131,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk (make bench does)")
     _harness.setup(options.backend)
-    from django_jobtastic.tokens import make_token
+    from django_jobtastic.tokens import make_token, session_owner
     from tests import probe
 
     port = free_port()
@@ -142,7 +142,7 @@ def main() -> None:
             key, cookie = session_cookie()
 
             def ours(task_id: str) -> str:
-                return f"{base}/jobtastic/status/{make_token(task_id, f'session:{key}')}/"
+                return f"{base}/jobtastic/status/{make_token(task_id, session_owner(key))}/"
 
             targets = {
                 "floor (constant JsonResponse)": f"{base}/floor/",

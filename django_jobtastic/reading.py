@@ -17,7 +17,7 @@ from celery.exceptions import BackendError, SecurityError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as KombuOperationalError
-from kombu.exceptions import SerializationError
+from kombu.exceptions import KombuError
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +38,10 @@ BACKEND_DOWN: tuple[type[Exception], ...] = (
     DatabaseInterfaceError,
     *_REDIS_DOWN,
 )
-#: Errors meaning "what is stored cannot be turned back into Python here".
-UNREADABLE = (SerializationError, SecurityError, ValueError, TypeError, LookupError)
+#: Errors meaning "what is stored cannot be turned back into Python here": bad data, or a
+#: serializer this process does not accept (ContentDisallowed) or lacks. Checked after
+#: BACKEND_DOWN, which holds kombu's OperationalError, another KombuError.
+UNREADABLE = (KombuError, SecurityError, ValueError, TypeError, LookupError)
 
 
 class ResultBackendUnavailable(Exception):
@@ -67,7 +69,7 @@ def read_task_state(task_id: str) -> TaskState:
     # Every backend's own reader, without get_task_meta's wrapper: that one re-reads Celery
     # settings twice per call (a third of a poll's cost) and would retry a backend that is
     # down, where a poll must fail fast (the widget retries, honouring Retry-After).
-    read = getattr(backend, "_get_task_meta_for", backend.get_task_meta)
+    read = getattr(backend, "_get_task_meta_for", None) or backend.get_task_meta
     try:
         meta = read(task_id)
     except BACKEND_DOWN as error:

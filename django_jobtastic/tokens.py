@@ -1,8 +1,10 @@
 """Signed, owner-bound status tokens: only who started a job can read its status.
 
-A token holds the task id and its owner (the user's pk, or the session key of an anonymous
-visitor), signed with the project's SECRET_KEY and a salt of our own. A bad, expired or
-foreign token reads as None: callers answer all three the same way, so a token leaks nothing.
+A token holds the task id and its owner, signed with the project's SECRET_KEY and a salt of
+our own. The owner is a keyed hash of the user's pk, or of an anonymous visitor's session key:
+signing does not encrypt, and a status URL in a page, a log or a screenshot must not hand
+out the session cookie. A bad, expired or foreign token reads as None: callers answer all
+three the same way, so a token leaks nothing.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from typing import Any, NamedTuple
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
-from django.utils.crypto import constant_time_compare
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 SALT = "django_jobtastic.status-token"
 
 
 def owner_of(request: HttpRequest) -> str:
-    """Who the request acts for: ``user:<pk>``, or ``session:<key>`` (created if missing).
+    """Who the request acts for: its user, or its session (created if missing).
 
     Raises ImproperlyConfigured for an anonymous request without ``request.session``: without
     a session, an anonymous visitor could never read the status back.
@@ -36,12 +38,27 @@ def owner_of(request: HttpRequest) -> str:
     if session.session_key is None:
         session.save()
         session.modified = True  # so SessionMiddleware sets the cookie on this response
-    return f"session:{session.session_key}"
+    return session_owner(session.session_key)
+
+
+def session_owner(session_key: str) -> str:
+    """The owner of jobs started by the session with this key."""
+    return _owner("session", session_key)
+
+
+def user_owner(pk: object) -> str:
+    """The owner of jobs started by the user with this primary key."""
+    return _owner("user", pk)
+
+
+def _owner(kind: str, identity: object) -> str:
+    """``<kind>:<keyed hash of the identity>``: comparable, but reveals nothing."""
+    return f"{kind}:{salted_hmac(SALT, f'{kind}:{identity}').hexdigest()[:32]}"
 
 
 def _signed_in_owner(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
-    return f"user:{user.pk}" if user is not None and user.is_authenticated else None
+    return user_owner(user.pk) if user is not None and user.is_authenticated else None
 
 
 def make_token(task_id: str, owner: str) -> str:
@@ -75,10 +92,10 @@ def is_owner(request: HttpRequest, owner: str) -> bool:
     A session owner is checked against the session cookie alone (no I/O: status polls stay
     cheap); a user owner loads ``request.user``, so a password change still logs out.
     """
-    kind, _, value = owner.partition(":")
+    kind = owner.partition(":")[0]
     if kind == "session":
         key = getattr(getattr(request, "session", None), "session_key", None)
-        return isinstance(key, str) and constant_time_compare(key, value)
+        return isinstance(key, str) and constant_time_compare(session_owner(key), owner)
     if kind == "user":
         signed_in = _signed_in_owner(request)
         return signed_in is not None and constant_time_compare(signed_in, owner)

@@ -7,8 +7,8 @@ machinery. Times are put into words in the browser with ``Intl`` in the page's l
 
 from __future__ import annotations
 
-import hashlib
 import json
+import secrets
 from typing import Any
 
 from django.http import HttpRequest
@@ -48,10 +48,10 @@ def widget_context(request: HttpRequest, task_or_id: TaskOrId, label: str | None
     task_id = task_id_of(task_or_id)
     rendered = getattr(request, _RENDERED, 0) + 1
     setattr(request, _RENDERED, rendered)
-    digest = hashlib.sha256(task_id.encode()).hexdigest()[:10]
     messages = widget_messages()
     return {
-        "element_id": f"jobtastic-{digest}-{rendered}",
+        # Random: htmx fragments rendered by separate requests land on one page.
+        "element_id": f"jobtastic-{secrets.token_hex(6)}",
         "status_url": status_url(request, task_id),
         # str(), not the float: templates would localize it ("1,0") and break parsing.
         "poll_interval": str(conf.POLL_INTERVAL),

@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_jobtastic.tokens import SALT
+from django_jobtastic.tokens import SALT, session_owner
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +83,7 @@ def test_genuinely_signed_payloads_of_any_shape_get_a_json_answer(payload):
     """A token we signed, around contents we never produce: still only 200 or 404."""
     client = Client()
     client.get("/follow/x/")  # a session, so the owner can match
-    owner = f"session:{client.session.session_key}"
+    owner = session_owner(client.session.session_key)
     shaped = payload if not isinstance(payload, dict) else {"owner": owner, **payload}
     token = signing.dumps(shaped, salt=SALT)
     assert_json_answer(client.get(f"/jobtastic/status/{token}/"), {200, 404})

@@ -16,21 +16,21 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import translation
 
-from django_jobtastic.tokens import read_token
+from django_jobtastic.tokens import read_token, session_owner
 from django_jobtastic.widget import widget_messages
 
 pytestmark = pytest.mark.django_db
 
 TASK_ID = "5f1e2d3c-0000-4000-8000-000000000001"
-DIGEST = "7adb452b4f"  # sha256(TASK_ID)[:10]
+ELEMENT_ID = re.compile(r'id="(jobtastic-[0-9a-f]{12})"')
 URL_ATTRIBUTE = re.compile(r'data-jobtastic-url="/jobtastic/status/([^"/]+)/"')
 MESSAGES_JSON = html.escape(json.dumps(widget_messages(), ensure_ascii=False))
 
 EXPECTED = f"""<link rel="stylesheet" href="/static/django_jobtastic/jobtastic.css">
 <script src="/static/django_jobtastic/jobtastic.js" defer></script>
-<div class="jobtastic" id="jobtastic-{DIGEST}-1" data-jobtastic-url="/jobtastic/status/TOKEN/" data-jobtastic-poll-interval="1.0" data-jobtastic-language="en-us" data-jobtastic-messages="{MESSAGES_JSON}">
-  <div class="jobtastic-bar" role="progressbar" aria-label="Job progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" aria-describedby="jobtastic-{DIGEST}-1-status"><div class="jobtastic-bar-fill"></div></div>
-  <p class="jobtastic-status" id="jobtastic-{DIGEST}-1-status" aria-live="polite">Waiting for your task to begin…</p>
+<div class="jobtastic" id="ID" data-jobtastic-url="/jobtastic/status/TOKEN/" data-jobtastic-poll-interval="1.0" data-jobtastic-language="en-us" data-jobtastic-messages="{MESSAGES_JSON}">
+  <div class="jobtastic-bar" role="progressbar" aria-label="Job progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" aria-describedby="ID-status"><div class="jobtastic-bar-fill"></div></div>
+  <p class="jobtastic-status" id="ID-status" aria-live="polite">Waiting for your task to begin…</p>
   <p class="jobtastic-task-message" hidden></p>
   <p class="jobtastic-result" hidden></p>
 </div>
@@ -56,8 +56,9 @@ def test_progress_widget_markup_is_exact():
     request = anonymous_request()
     markup = render("{% jobtastic_progress task_id %}", request=request, task_id=TASK_ID)
     (token,) = tokens_in(markup)
-    assert markup.replace(token, "TOKEN") == EXPECTED
-    owner = f"session:{request.session.session_key}"
+    (element_id,) = ELEMENT_ID.findall(markup)
+    assert markup.replace(token, "TOKEN").replace(element_id, "ID") == EXPECTED
+    owner = session_owner(request.session.session_key)
     assert read_token(token, 60) == (TASK_ID, owner)
 
 
@@ -70,15 +71,14 @@ def test_second_widget_on_a_page_brings_no_assets_and_a_new_id():
     )
     assert markup.count("<script") == 1
     assert markup.count("<link") == 1
-    assert f'id="jobtastic-{DIGEST}-1"' in markup
-    assert re.search(r'id="jobtastic-[0-9a-f]{10}-2"', markup)
+    assert len(set(ELEMENT_ID.findall(markup))) == 2
     assert len(set(tokens_in(markup))) == 2
 
 
 def test_async_result_is_accepted_like_its_id():
     request = anonymous_request()
     markup = render("{% jobtastic_progress job %}", request=request, job=AsyncResult(TASK_ID))
-    owner = f"session:{request.session.session_key}"
+    owner = session_owner(request.session.session_key)
     assert read_token(tokens_in(markup)[0], 60) == (TASK_ID, owner)
 
 
@@ -159,7 +159,7 @@ def test_hostile_task_id_stays_inside_the_signed_token():
     request = anonymous_request()
     markup = render("{% jobtastic_progress t %}", request=request, t=HOSTILE)
     assert "<script>" not in markup.split("</script>", 1)[1]
-    owner = f"session:{request.session.session_key}"
+    owner = session_owner(request.session.session_key)
     assert read_token(tokens_in(markup)[0], 60) == (HOSTILE, owner)
 
 
@@ -175,7 +175,7 @@ def test_status_url_tag_prints_the_url_alone():
     request = anonymous_request()
     url = render("{% jobtastic_status_url t %}", request=request, t=TASK_ID)
     (token,) = re.fullmatch(r"/jobtastic/status/([^/]+)/", url).groups()
-    assert read_token(token, 60) == (TASK_ID, f"session:{request.session.session_key}")
+    assert read_token(token, 60) == (TASK_ID, session_owner(request.session.session_key))
 
 
 def test_status_url_tag_without_request_names_the_context_processor():
@@ -190,3 +190,16 @@ def test_widget_page_sets_the_session_cookie(client):
     assert response.cookies["sessionid"].value
     (token,) = tokens_in(response.content.decode())
     assert client.get(f"/jobtastic/status/{token}/").status_code == 200
+
+
+def test_widget_is_escaped_inside_autoescape_off():
+    markup = render(
+        "{% autoescape off %}{% jobtastic_progress t label=l %}{% endautoescape %}",
+        request=anonymous_request(),
+        t=TASK_ID,
+        l=HOSTILE,
+    )
+    parser = Attributes()
+    parser.feed(markup)
+    assert parser.elements[3][1]["aria-label"] == HOSTILE
+    assert json.loads(parser.elements[2][1]["data-jobtastic-messages"] or "")["pending"]

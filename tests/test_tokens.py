@@ -8,7 +8,15 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
 from django.test import RequestFactory
 
-from django_jobtastic.tokens import SALT, is_owner, make_token, owner_of, read_token
+from django_jobtastic.tokens import (
+    SALT,
+    is_owner,
+    make_token,
+    owner_of,
+    read_token,
+    session_owner,
+    user_owner,
+)
 
 DAY = 86400  # seconds
 
@@ -42,7 +50,7 @@ def test_token_with_an_unexpected_shape_reads_none(data):
 def test_owner_of_a_signed_in_user_is_the_pk():
     request = RequestFactory().get("/")
     request.user = User.objects.create_user("ada")
-    assert owner_of(request) == f"user:{request.user.pk}"
+    assert owner_of(request) == user_owner(request.user.pk)
 
 
 @pytest.mark.django_db
@@ -52,25 +60,27 @@ def test_owner_of_an_anonymous_visitor_creates_the_session():
     request.session = SessionStore()
     owner = owner_of(request)
     assert request.session.session_key is not None
-    assert owner == f"session:{request.session.session_key}"
+    assert owner == session_owner(request.session.session_key)
 
 
 @pytest.mark.django_db
 def test_is_owner_of_a_signed_in_user():
     request = RequestFactory().get("/")
     request.user = User.objects.create_user("ada")
-    assert is_owner(request, f"user:{request.user.pk}")
-    assert not is_owner(request, f"user:{request.user.pk + 1}")
-    assert not is_owner(request, "session:whatever")
+    assert is_owner(request, user_owner(request.user.pk))
+    assert not is_owner(request, user_owner(request.user.pk + 1))
+    assert not is_owner(request, f"user:{request.user.pk}")  # the raw pk is never the owner
+    assert not is_owner(request, session_owner("whatever"))
 
 
 def test_is_owner_of_a_session_reads_only_the_cookie():
     request = RequestFactory().get("/")
     request.user = AnonymousUser()
     request.session = SessionStore(session_key="k" * 32)
-    assert is_owner(request, "session:" + "k" * 32)
-    assert not is_owner(request, "session:" + "j" * 32)
-    assert not is_owner(request, "user:None")
+    assert is_owner(request, session_owner("k" * 32))
+    assert not is_owner(request, session_owner("j" * 32))
+    assert not is_owner(request, "session:" + "k" * 32)  # the raw key is never the owner
+    assert not is_owner(request, user_owner(None))
     assert not request.session.accessed  # nothing was loaded
 
 
@@ -80,3 +90,10 @@ def test_is_owner_refuses_odd_owners(owner):
     request.user = AnonymousUser()
     request.session = SessionStore()
     assert not is_owner(request, owner)
+
+
+def test_a_token_does_not_carry_the_session_key():
+    key = "s3cr3tsessionkey" * 2
+    token = make_token("t-1", session_owner(key))
+    assert key not in signing.b64_decode(token.split(":")[0].encode()).decode()
+    assert key not in token

@@ -18,6 +18,7 @@ from celery.exceptions import Retry
 from django.contrib.auth.models import User
 from django.db import OperationalError
 from django.test import Client
+from kombu.exceptions import ContentDisallowed, DecodeError, SerializerNotInstalled
 
 from django_jobtastic import UserFacingError, reading
 from django_jobtastic.queueing_errors import not_queued
@@ -377,3 +378,26 @@ def test_database_down_while_loading_the_user_is_a_503(monkeypatch):
     monkeypatch.setattr("django.contrib.auth.middleware.auth.get_user", database_down)
     response = ada.get(url)
     assert (response.status_code, response["Retry-After"]) == (503, "5")
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        ContentDisallowed("Refusing to deserialize untrusted content of type pickle"),
+        SerializerNotInstalled("No decoder installed for msgpack"),
+        DecodeError("Expecting value"),
+    ],
+)
+def test_a_result_this_process_may_not_decode_is_a_failure_not_a_500(client, monkeypatch, refusal):
+    url = status_url_for(client, new_id())
+
+    class Refusing:
+        def _get_task_meta_for(self, task_id):
+            raise refusal
+
+    monkeypatch.setattr(reading, "current_app", SimpleNamespace(backend=Refusing()))
+    task = read(client, url)[1]["task"]
+    assert (task["status"], task["error"]) == (
+        "FAILURE",
+        {"type": "ResultNotReadable", "message": GENERIC_FAILURE},
+    )

@@ -39,7 +39,8 @@ def jobtastic_progress(
     values = widget_context(_request_of(context, "jobtastic_progress"), task_or_id, label)
     engine = context.template.engine if context.template else template.Engine.get_default()
     widget = engine.get_template(WIDGET_TEMPLATE)
-    return widget.render(template.Context(values, autoescape=context.autoescape))
+    # Always escaped: it is our markup, even inside the caller's {% autoescape off %}.
+    return widget.render(template.Context(values, autoescape=True))
 
 
 @register.simple_tag(takes_context=True)

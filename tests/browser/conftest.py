@@ -196,4 +196,3 @@ def page(browser, site, problems) -> Iterator[object]:
     yield page
     context.close()
     assert problems.unexpected() == []
-
