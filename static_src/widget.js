@@ -7,6 +7,8 @@
 export const SELECTOR = ".jobtastic[data-jobtastic-url]";
 export const TERMINAL_STATES = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
 export const MAX_BACKOFF_SECONDS = 30;
+/** Seconds of failed polls in a row after which the widget gives up (a dead server). */
+export const GIVE_UP_AFTER_SECONDS = 900;
 
 /** English texts, used where the markup does not bring translated ones. */
 export const DEFAULT_MESSAGES = {
@@ -81,7 +83,8 @@ export function resultLink(result, baseURI) {
   else if (result && typeof result === "object" && typeof result.url === "string") {
     candidate = result.url;
   }
-  if (candidate === null || !/^(https?:\/\/|\/)/i.test(candidate.trim())) return null;
+  // http(s) URLs, or paths on this site: "//host" and "/\\host" would leave it.
+  if (candidate === null || !/^(https?:\/\/|\/(?![/\\]))/i.test(candidate.trim())) return null;
   try {
     const url = new URL(candidate.trim(), baseURI);
     return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
@@ -117,17 +120,22 @@ class Watcher {
     this.document = element.ownerDocument;
     this.window = this.document.defaultView;
     this.url = options.url || element.dataset.jobtasticUrl;
-    this.pollInterval = Number(options.pollInterval ?? element.dataset.jobtasticPollInterval) || 1;
+    this.fixedInterval = Number(options.pollInterval) || null; // an explicit option wins
+    this.pollInterval = this.fixedInterval
+      || Number(element.dataset.jobtasticPollInterval) || 1;
     this.language = options.language || element.dataset.jobtasticLanguage || "en";
     this.messages = { ...readMessages(element), ...(options.messages || {}) };
     this.fetch = options.fetch || this.window.fetch.bind(this.window);
-    this.maxRetries = options.maxRetries ?? 30;
+    this.giveUpAfter = options.giveUpAfter ?? GIVE_UP_AFTER_SECONDS;
+    // A request the server never answers counts as a network error after this long.
+    this.timeout = options.timeout ?? Math.max(10, 3 * this.pollInterval);
     this.bar = element.querySelector(".jobtastic-bar");
     this.fill = element.querySelector(".jobtastic-bar-fill");
     this.status = element.querySelector(".jobtastic-status");
     this.taskMessage = element.querySelector(".jobtastic-task-message");
     this.result = element.querySelector(".jobtastic-result");
     this.failures = 0;
+    this.failingSince = null;
     this.timer = null;
     this.inFlight = false;
     this.paused = false;
@@ -162,6 +170,8 @@ class Watcher {
       return;
     }
     this.inFlight = true;
+    const abort = new this.window.AbortController();
+    const deadline = this.window.setTimeout(() => abort.abort(), this.timeout * 1000);
     let response;
     let body = null;
     try {
@@ -169,19 +179,22 @@ class Watcher {
         headers: { Accept: "application/json" },
         credentials: "same-origin",
         cache: "no-store",
+        signal: abort.signal,
       });
       body = await response.json().catch(() => null);
     } catch {
-      response = null; // the network failed: retried like a 5xx
+      response = null; // the network failed or the deadline passed: retried like a 5xx
     } finally {
+      this.window.clearTimeout(deadline);
       this.inFlight = false;
     }
     if (this.stopped) return;
     if (response && response.ok && body && body.task) {
       this.failures = 0;
+      this.failingSince = null;
       this.render(body.task);
       if (!TERMINAL_STATES.has(body.task.status)) {
-        this.schedule(Number(body.poll_interval) || this.pollInterval);
+        this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
       } else {
         this.stop();
       }
@@ -195,7 +208,8 @@ class Watcher {
 
   retryLater(response) {
     this.failures += 1;
-    if (this.failures > this.maxRetries) {
+    this.failingSince ??= Date.now();
+    if (Date.now() - this.failingSince > this.giveUpAfter * 1000) {
       this.giveUp(response ? response.status : 0, this.messages.unavailable);
       return;
     }

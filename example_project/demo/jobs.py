@@ -57,7 +57,9 @@ class CsvExportTask(JobtasticTask):
     def calculate_result(self, rows: int, pace: float = 0.002) -> dict[str, Any]:
         path, url = _output("exports", f"orders-{rows}.csv")
         generator = random.Random(rows)
-        partial = path.with_suffix(".partial")
+        # A name of this run's own: a second run after the herd entry expired never writes
+        # into the same file.
+        partial = path.with_suffix(f".{self.request.id or 'eager'}.partial")
         with partial.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["order", "customer", "amount"])

@@ -149,6 +149,9 @@ test("only http(s) and site-relative results become links", () => {
   assert.equal(resultLink({ url: "JavaScript:alert(1)" }, base), null);
   assert.equal(resultLink("data:text/html,<b>x</b>", base), null);
   assert.equal(resultLink("done", base), null);
+  assert.equal(resultLink("//evil.test/x", base), null);
+  assert.equal(resultLink("/\\evil.test/x", base), null);
+  assert.equal(resultLink({ url: "//evil.test/x" }, base), null);
   assert.equal(resultLink(42, base), null);
   assert.equal(resultLink(null, base), null);
 });
@@ -273,14 +276,41 @@ test("a 404 stops with a clear message and an error event", async () => {
   assert.equal(fake.calls.length, 1);
 });
 
-test("gives up after too many failed retries", async () => {
+test("gives up once polls have failed for giveUpAfter seconds", async () => {
   const { document } = page();
-  const fake = server({ status: 502, body: null, headers: { "Retry-After": "0" } });
+  const fake = server({ status: 502, body: null, headers: { "Retry-After": "0.02" } });
   const { widget } = parts(document);
   const gaveUp = new Promise((resolve) => widget.addEventListener("jobtastic:error", resolve));
-  watch(widget, { fetch: fake.fetch, maxRetries: 3 });
+  const started = Date.now();
+  watch(widget, { fetch: fake.fetch, giveUpAfter: 0.2 });
   assert.deepEqual((await gaveUp).detail, { status: 502, message: DEFAULT_MESSAGES.unavailable });
-  assert.equal(fake.calls.length, 4);
+  assert.ok(Date.now() - started >= 200);
+  assert.ok(fake.calls.length >= 3, "it kept retrying until then");
+});
+
+test("a request the server never answers times out into reconnecting", async () => {
+  const { document } = page();
+  let calls = 0;
+  const hanging = (url, { signal }) => {
+    calls += 1;
+    if (calls > 1) return server({ task: progress(20, 60) }).fetch(url);
+    return new Promise((resolve, reject) => {
+      signal.addEventListener("abort", () => reject(new Error("aborted")));
+    });
+  };
+  const { widget, status, bar } = parts(document);
+  watch(widget, { fetch: hanging, timeout: 0.05 });
+  await until(() => status.textContent === DEFAULT_MESSAGES.reconnecting, "reconnecting");
+  await until(() => bar.getAttribute("aria-valuenow") === "20", "the next poll", 4000);
+});
+
+test("an explicit pollInterval wins over the server's", async () => {
+  const { document } = page();
+  const fake = server({ body: { task: progress(10, 50), poll_interval: 0.001 } });
+  const handle = watch(parts(document).widget, { fetch: fake.fetch, pollInterval: 0.1 });
+  await sleep(250);
+  handle.stop();
+  assert.ok(fake.calls.length <= 4, `${fake.calls.length} polls in 250 ms at 0.1 s`);
 });
 
 test("a hidden tab pauses polling until it is visible again", async () => {

@@ -4,6 +4,7 @@
   var SELECTOR = ".jobtastic[data-jobtastic-url]";
   var TERMINAL_STATES = /* @__PURE__ */ new Set(["SUCCESS", "FAILURE", "REVOKED"]);
   var MAX_BACKOFF_SECONDS = 30;
+  var GIVE_UP_AFTER_SECONDS = 900;
   var DEFAULT_MESSAGES = {
     pending: "Waiting for your task to begin\u2026",
     starting: "Your job is getting started.",
@@ -64,7 +65,7 @@
     else if (result && typeof result === "object" && typeof result.url === "string") {
       candidate = result.url;
     }
-    if (candidate === null || !/^(https?:\/\/|\/)/i.test(candidate.trim())) return null;
+    if (candidate === null || !/^(https?:\/\/|\/(?![/\\]))/i.test(candidate.trim())) return null;
     try {
       const url = new URL(candidate.trim(), baseURI);
       return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
@@ -95,17 +96,20 @@
       this.document = element.ownerDocument;
       this.window = this.document.defaultView;
       this.url = options.url || element.dataset.jobtasticUrl;
-      this.pollInterval = Number(options.pollInterval ?? element.dataset.jobtasticPollInterval) || 1;
+      this.fixedInterval = Number(options.pollInterval) || null;
+      this.pollInterval = this.fixedInterval || Number(element.dataset.jobtasticPollInterval) || 1;
       this.language = options.language || element.dataset.jobtasticLanguage || "en";
       this.messages = { ...readMessages(element), ...options.messages || {} };
       this.fetch = options.fetch || this.window.fetch.bind(this.window);
-      this.maxRetries = options.maxRetries ?? 30;
+      this.giveUpAfter = options.giveUpAfter ?? GIVE_UP_AFTER_SECONDS;
+      this.timeout = options.timeout ?? Math.max(10, 3 * this.pollInterval);
       this.bar = element.querySelector(".jobtastic-bar");
       this.fill = element.querySelector(".jobtastic-bar-fill");
       this.status = element.querySelector(".jobtastic-status");
       this.taskMessage = element.querySelector(".jobtastic-task-message");
       this.result = element.querySelector(".jobtastic-result");
       this.failures = 0;
+      this.failingSince = null;
       this.timer = null;
       this.inFlight = false;
       this.paused = false;
@@ -137,26 +141,31 @@
         return;
       }
       this.inFlight = true;
+      const abort = new this.window.AbortController();
+      const deadline = this.window.setTimeout(() => abort.abort(), this.timeout * 1e3);
       let response;
       let body = null;
       try {
         response = await this.fetch(this.url, {
           headers: { Accept: "application/json" },
           credentials: "same-origin",
-          cache: "no-store"
+          cache: "no-store",
+          signal: abort.signal
         });
         body = await response.json().catch(() => null);
       } catch {
         response = null;
       } finally {
+        this.window.clearTimeout(deadline);
         this.inFlight = false;
       }
       if (this.stopped) return;
       if (response && response.ok && body && body.task) {
         this.failures = 0;
+        this.failingSince = null;
         this.render(body.task);
         if (!TERMINAL_STATES.has(body.task.status)) {
-          this.schedule(Number(body.poll_interval) || this.pollInterval);
+          this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
         } else {
           this.stop();
         }
@@ -168,7 +177,8 @@
     }
     retryLater(response) {
       this.failures += 1;
-      if (this.failures > this.maxRetries) {
+      this.failingSince ?? (this.failingSince = Date.now());
+      if (Date.now() - this.failingSince > this.giveUpAfter * 1e3) {
         this.giveUp(response ? response.status : 0, this.messages.unavailable);
         return;
       }
