@@ -16,8 +16,8 @@ from celery.backends.base import DisabledBackend
 from celery.exceptions import BackendError, SecurityError
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
-from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.exceptions import KombuError
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 logger = logging.getLogger(__name__)
 
