@@ -53,7 +53,8 @@ def user_owner(pk: object) -> str:
 
 def _owner(kind: str, identity: object) -> str:
     """``<kind>:<keyed hash of the identity>``: comparable, but reveals nothing."""
-    return f"{kind}:{salted_hmac(SALT, f'{kind}:{identity}').hexdigest()[:32]}"
+    digest = salted_hmac(SALT, f"{kind}:{identity}", algorithm="sha256").hexdigest()
+    return f"{kind}:{digest[:32]}"
 
 
 def _signed_in_owner(request: HttpRequest) -> str | None:
