@@ -7,12 +7,14 @@ place, which is atomic on one filesystem. Use it for the embedded, server-less s
 
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT = "django_jobtastic.filesystem_transport:Transport"
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker_folders(BASE_DIR / "var" / "broker")
 """
 
 from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from time import monotonic
 from typing import Any
 
@@ -37,3 +39,21 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+
+def broker_folders(folder: str | os.PathLike[str], polling_interval: float = 0.1) -> dict[str, Any]:
+    """Transport options keeping the broker's messages under ``folder`` (created if missing).
+
+    Web processes and workers must all use the same folder; ``polling_interval`` is how often
+    a worker looks for new messages, in seconds (kombu's default, 1 s, feels slow in a UI).
+    """
+    root = Path(folder)
+    for name in ("queue", "processed", "control"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "processed_folder": str(root / "processed"),
+        "control_folder": str(root / "control"),
+        "polling_interval": polling_interval,
+    }

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/venv.sh .venv python3 test
+scripts/venv.sh .venv python3 ""  # the package with its redis and db extras: all the demo needs
 export EXAMPLE_VAR="${EXAMPLE_VAR:-$PWD/var/demo}"
 port="${PORT:-8000}"
 manage=(.venv/bin/python example_project/manage.py)

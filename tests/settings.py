@@ -17,6 +17,8 @@ from typing import Any
 
 import django
 
+from django_jobtastic.filesystem_transport import broker_folders
+
 BACKEND = os.environ.get("JOBTASTIC_TEST_BACKEND", "embedded")
 if BACKEND not in {"embedded", "redis", "rabbitmq"}:
     raise RuntimeError(f"JOBTASTIC_TEST_BACKEND={BACKEND!r}: use embedded, redis or rabbitmq")
@@ -118,17 +120,9 @@ CACHES["database"] = {
 }
 
 BROKER_FOLDER = VAR / "broker"
-for folder in ("queue", "processed", "control"):
-    (BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
 if BACKEND == "embedded":
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_FOLDER / "queue"),
-        "data_folder_out": str(BROKER_FOLDER / "queue"),
-        "processed_folder": str(BROKER_FOLDER / "processed"),
-        "control_folder": str(BROKER_FOLDER / "control"),
-        "polling_interval": 0.05,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker_folders(BROKER_FOLDER, polling_interval=0.05)
     CELERY_RESULT_BACKEND = "django-db"
 elif BACKEND == "redis":
     CELERY_BROKER_URL = f"{REDIS_HOST}/10"

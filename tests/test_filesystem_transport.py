@@ -9,7 +9,7 @@ import pytest
 from kombu import Connection
 from kombu.exceptions import ChannelError
 
-from django_jobtastic.filesystem_transport import Transport
+from django_jobtastic.filesystem_transport import Transport, broker_folders
 
 
 @pytest.fixture
@@ -64,3 +64,19 @@ def test_put_into_a_missing_folder_is_a_channel_error(channel, tmp_path):
     channel.data_folder_out = str(tmp_path / "gone")
     with pytest.raises(ChannelError, match="Cannot add file"):
         channel._put("jobs", {"n": 1})
+
+
+def test_broker_folders_creates_the_folders_and_names_them(tmp_path):
+    options = broker_folders(tmp_path / "broker", polling_interval=0.25)
+    assert options == {
+        "data_folder_in": str(tmp_path / "broker" / "queue"),
+        "data_folder_out": str(tmp_path / "broker" / "queue"),
+        "processed_folder": str(tmp_path / "broker" / "processed"),
+        "control_folder": str(tmp_path / "broker" / "control"),
+        "polling_interval": 0.25,
+    }
+    assert sorted(path.name for path in (tmp_path / "broker").iterdir()) == [
+        "control",
+        "processed",
+        "queue",
+    ]

@@ -14,6 +14,8 @@ from typing import Any
 
 import django
 
+from django_jobtastic.filesystem_transport import broker_folders
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("EXAMPLE_VAR", BASE_DIR.parent / "var" / "demo"))
 VAR.mkdir(parents=True, exist_ok=True)
@@ -86,18 +88,9 @@ if REDIS_URL:
         }
     }
 else:
-    BROKER_FOLDER = VAR / "broker"
-    for folder in ("queue", "processed", "control"):
-        (BROKER_FOLDER / folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT = "django_jobtastic.filesystem_transport:Transport"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_FOLDER / "queue"),
-        "data_folder_out": str(BROKER_FOLDER / "queue"),
-        "processed_folder": str(BROKER_FOLDER / "processed"),
-        "control_folder": str(BROKER_FOLDER / "control"),
-        "polling_interval": 0.1,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker_folders(VAR / "broker", polling_interval=0.1)
     CELERY_RESULT_BACKEND = "django-db"
     CACHES = {
         "default": {
