@@ -21,8 +21,6 @@ from django_jobtastic.exceptions import UserFacingError
 #: Shown for failures whose message is not meant for users (outside DEBUG).
 GENERIC_FAILURE = "Something went wrong while running this job."
 REVOKED_MESSAGE = "The job was cancelled."
-#: ``error.type`` of a stored state this process cannot decode.
-UNREADABLE_TYPE = "ResultNotReadable"
 #: Meta keys mapped to the ``progress`` object's keys.
 PROGRESS_KEYS = {
     "percent": "progress_percent",
@@ -144,26 +142,6 @@ def task_payload(
         payload.update(result=meta, progress=progress_from_meta(meta))
     if debug:
         payload["traceback"] = traceback
-    return payload
-
-
-def unreadable_payload(task_id: str, reason: str, *, debug: bool) -> dict[str, Any]:
-    """The ``task`` object for a stored state that cannot be decoded here: a failure.
-
-    Reported as FAILURE so that pollers stop: asking again cannot make it readable.
-    """
-    error = {"type": UNREADABLE_TYPE, "message": reason if debug else GENERIC_FAILURE}
-    payload: dict[str, Any] = {
-        "id": task_id,
-        "status": states.FAILURE,
-        "ready": True,
-        "successful": False,
-        "result": error["message"],
-        "progress": None,
-        "error": error,
-    }
-    if debug:
-        payload["traceback"] = None
     return payload
 
 

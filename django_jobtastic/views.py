@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
+from celery import states
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -21,7 +22,7 @@ from django_jobtastic.reading import (
     ResultNotReadable,
     read_task_state,
 )
-from django_jobtastic.status import status_body, task_payload, unreadable_payload
+from django_jobtastic.status import status_body, task_payload
 from django_jobtastic.tokens import is_owner, read_token
 
 logger = logging.getLogger(__name__)
@@ -67,7 +68,9 @@ def _task_status(task_id: str) -> JsonResponse:
         return _unavailable(error)
     except ResultNotReadable as error:
         logger.warning("Jobtastic: the stored state of %s cannot be decoded: %s", task_id, error)
-        task = unreadable_payload(task_id, str(error), debug=debug)
+        # Reported as a FAILURE of type ResultNotReadable, so that polling stops: asking
+        # again cannot make it readable. Its reason is shown under DEBUG only.
+        task = task_payload(task_id, states.FAILURE, error, None, debug=debug)
     else:
         task = task_payload(task_id, stored.state, stored.info, stored.traceback, debug=debug)
     return _json(status_body(task, conf.POLL_INTERVAL))
