@@ -7,12 +7,10 @@ error, a page error or a JavaScript dialog.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import die_with_parent, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "example_project" / "manage.py"
@@ -33,11 +33,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -64,20 +59,8 @@ def site_env(var: Path) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(condition, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+def read_or_empty(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
 
 
 def answers(url: str) -> bool:
@@ -118,8 +101,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             )
         )
     try:
-        wait_for(lambda: answers(site.url), "the example site")
-        wait_for(lambda: worker_log.exists() and " ready." in worker_log.read_text(), "the worker")
+        wait_until(lambda: answers(site.url), timeout=60, what="the example site")
+        wait_until(lambda: " ready." in read_or_empty(worker_log), timeout=60, what="the worker")
         yield site
     finally:
         site.stop()

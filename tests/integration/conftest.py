@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
 import signal
@@ -19,10 +18,10 @@ from django.conf import settings
 
 from tests import probe
 from tests.celery_app import app
+from tests.conftest import die_with_parent, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT = 60  # seconds
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -36,23 +35,6 @@ def child_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 30, what: str = "") -> object:
-    """Poll ``condition`` until it is truthy; the tests wait on state, never on a sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.02)
-
-
-def die_with_parent() -> None:
-    """In the child: get SIGTERM when the test run dies, so no worker outlives it."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def wait_until_held(result: object) -> None:
@@ -250,3 +232,22 @@ def publishes() -> Iterator[list[str]]:
     before_task_publish.connect(record, weak=False)
     yield seen
     before_task_publish.disconnect(record)
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A Redis server of the test's own on ``port``, so stopping it is safe; up when returned."""
+    command = [
+        *(shutil.which("redis-server") or "redis-server", "--port", str(port)),
+        *("--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    client = probe.client().from_url(f"redis://127.0.0.1:{port}/0")
+    wait_until(lambda: _pings(client), what="the Redis server")
+    return server
+
+
+def _pings(client: object) -> bool:
+    try:
+        return bool(client.ping())  # type: ignore[attr-defined]
+    except Exception:
+        return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from django.conf import settings
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
 from tests.conftest import free_port
-from tests.integration.conftest import run_submitter
+from tests.integration.conftest import run_submitter, start_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -89,28 +88,8 @@ def test_broker_and_result_backend_down_caller_still_gets_the_outcome(worker, me
 @pytest.fixture
 def volatile_cache() -> Iterator[subprocess.Popen[bytes]]:
     """A Redis server of our own for the 'volatile' cache alias, so stopping it is safe."""
-    server = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(settings.VOLATILE_CACHE_PORT),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = probe.client().from_url(f"redis://127.0.0.1:{settings.VOLATILE_CACHE_PORT}")
+    server = start_redis(settings.VOLATILE_CACHE_PORT)
     try:
-        for _ in range(500):
-            try:
-                client.ping()
-                break
-            except Exception:
-                server.poll()
         yield server
     finally:
         server.terminate()

@@ -7,7 +7,6 @@ client, the whole middleware stack) by its owner; bodies are compared by exact e
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import uuid
@@ -26,6 +25,7 @@ from tests.integration.conftest import (
     ROOT,
     child_env,
     run_submitter,
+    start_redis,
     wait_until,
     wait_until_held,
 )
@@ -242,22 +242,6 @@ UNAVAILABLE = {
     "cache_control": "no-store",
     "body": {"error": UNAVAILABLE_MESSAGE},
 }
-
-
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A Redis server of this test's own, so stopping it is safe."""
-    command = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", ""]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    client = probe.client().from_url(f"redis://127.0.0.1:{port}/0")
-    wait_until(lambda: _pings(client), what="the Redis server")
-    return server
-
-
-def _pings(client: object) -> bool:
-    try:
-        return bool(client.ping())  # type: ignore[attr-defined]
-    except Exception:
-        return False
 
 
 def test_result_backend_down_answers_503(follow, tmp_path):
