@@ -161,6 +161,15 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> No
         time.sleep(0.02)
 
 
+def free_port() -> int:
+    """A local port nobody listens on (connections to it are refused)."""
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        return int(unused.getsockname()[1])
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100) of a non-empty sequence."""
     ordered = sorted(values)

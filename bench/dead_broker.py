@@ -24,13 +24,6 @@ OURS = ("delay_or_fail", "delay_or_eager")
 PLAIN = "apply_async"
 
 
-def free_port() -> int:
-    """A port nobody listens on: connections are refused."""
-    with socket.socket() as probe_socket:
-        probe_socket.bind(("127.0.0.1", 0))
-        return int(probe_socket.getsockname()[1])
-
-
 def silent_listener() -> socket.socket:
     """A socket whose connections the kernel completes and nobody ever accepts or answers."""
     listener = socket.socket()
@@ -100,7 +93,7 @@ def main() -> None:
     from django.conf import settings
 
     listener = silent_listener()
-    ports = {"refused": free_port(), "hung": int(listener.getsockname()[1])}
+    ports = {"refused": _harness.free_port(), "hung": int(listener.getsockname()[1])}
     cases = [(scheme, mode) for scheme in ("redis", "amqp") for mode in ("refused", "hung")]
     timeout = settings.JOBTASTIC_PUBLISH_TIMEOUT
     print(

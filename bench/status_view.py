@@ -41,14 +41,6 @@ SERVER_THREADS = 4
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}  # wrk's latency units, in ms
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def start_server(port: int) -> subprocess.Popen[bytes]:
     command = [
         *(sys.executable, "-m", "gunicorn", "bench.wsgi:application"),
@@ -134,7 +126,7 @@ def main() -> None:
     from django_jobtastic.tokens import make_token, session_owner
     from tests import probe
 
-    port = free_port()
+    port = _harness.free_port()
     base = f"http://127.0.0.1:{port}"
     with _harness.running_worker():
         success_id, progress_id, marker = prepare_tasks()
