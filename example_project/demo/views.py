@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from demo.jobs import ChartTask, CsvExportTask, LotsOfDivisionTask
@@ -26,6 +28,14 @@ MAX_ROWS = 20_000
 #: Jobs remembered per session: only who started a job may follow it.
 REMEMBERED_JOBS = 50
 OUTPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+\.(csv|svg)")
+#: How a submission was served, told on the job page. It travels in the redirect's query
+#: string, not in django.contrib.messages: messages live in one cookie per browser, so two
+#: tabs submitting at once would overwrite each other's notice.
+OUTCOMES = {
+    "new": "Started a new job.",
+    "running": "This job is already running: following it, not starting another.",
+    "cached": "Served from the cache: this exact job has run before.",
+}
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -50,13 +60,14 @@ def start(request: HttpRequest, kind: str) -> HttpResponse:
     # Broker down? Run it here and now rather than fail: the demo keeps working.
     result = JOBS[kind].async_or_eager(kwargs=kwargs, task_id=own_id)
     if result.id == own_id:
-        messages.info(request, "Started a new job.")
+        outcome = "new"
     elif result.state == "SUCCESS":
-        messages.info(request, "Served from the cache: this exact job has run before.")
+        outcome = "cached"
     else:
-        messages.info(request, "This job is already running: following it, not starting another.")
+        outcome = "running"
     _remember(request, result.id)
-    return redirect("job", kind=kind, task_id=result.id)
+    job_url = reverse("job", kwargs={"kind": kind, "task_id": result.id})
+    return redirect(f"{job_url}?{urlencode({'outcome': outcome})}")
 
 
 def job(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
@@ -64,9 +75,13 @@ def job(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     # render it only for the session that started the job.
     if kind not in JOBS or task_id not in request.session.get("jobs", []):
         raise Http404("No such job in your session.")
-    return render(
-        request, "demo/job.html", {"kind": kind, "title": TITLES[kind], "task_id": task_id}
-    )
+    context = {
+        "kind": kind,
+        "title": TITLES[kind],
+        "task_id": task_id,
+        "outcome": OUTCOMES.get(request.GET.get("outcome", "")),
+    }
+    return render(request, "demo/job.html", context)
 
 
 def download(request: HttpRequest, kind: str, name: str) -> FileResponse:
