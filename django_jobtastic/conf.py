@@ -24,6 +24,11 @@ class JobtasticSettings:
         return float(getattr(settings, "JOBTASTIC_POLL_INTERVAL", 1.0))
 
     @property
+    def STATUS_REUSE_SECONDS(self) -> float:
+        """Seconds one process answers further polls of a task with the status it just read."""
+        return float(getattr(settings, "JOBTASTIC_STATUS_REUSE_SECONDS", 0.2))
+
+    @property
     def PUBLISH_TIMEOUT(self) -> float:
         """Seconds after which the *_or_eager / *_or_fail helpers give up on the broker."""
         return float(getattr(settings, "JOBTASTIC_PUBLISH_TIMEOUT", 2.0))

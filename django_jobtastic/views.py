@@ -7,12 +7,14 @@ one and the same 404, so probing tells nothing; an unreachable result backend ge
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 from celery import states
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
@@ -22,6 +24,7 @@ from django_jobtastic.reading import (
     ResultNotReadable,
     read_task_state,
 )
+from django_jobtastic.recent import answers
 from django_jobtastic.status import status_body, task_payload
 from django_jobtastic.tokens import is_owner, read_token
 
@@ -37,7 +40,7 @@ RETRY_AFTER_SECONDS = 5
 
 
 @csrf_exempt
-def status(request: HttpRequest, token: str) -> JsonResponse:
+def status(request: HttpRequest, token: str) -> HttpResponse:
     """``status/<token>/``: the task in a signed token, if the token is the requester's."""
     if request.method not in READ_METHODS:
         return _method_not_allowed()
@@ -51,7 +54,7 @@ def status(request: HttpRequest, token: str) -> JsonResponse:
 
 
 @csrf_exempt
-def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
+def task_status(request: HttpRequest, task_id: str) -> HttpResponse:
     """``<task_id>/status/``: django-celery's route; anyone with an id reads, so opt-in."""
     if not conf.STATUS_ALLOW_RAW_IDS or not RAW_TASK_ID.fullmatch(task_id):
         return _not_found()  # a disabled route looks like no route at all
@@ -60,12 +63,24 @@ def task_status(request: HttpRequest, task_id: str) -> JsonResponse:
     return _task_status(task_id)
 
 
-def _task_status(task_id: str) -> JsonResponse:
+def _task_status(task_id: str) -> HttpResponse:
     debug = bool(settings.DEBUG)
+    poll_interval = conf.POLL_INTERVAL
+    key = (task_id, debug, poll_interval)
+    body = answers.get(key)
+    if body is None:
+        try:
+            body = _read_status(task_id, debug, poll_interval)
+        except ResultBackendUnavailable as error:
+            return _unavailable(error)
+        answers.put(key, body, conf.STATUS_REUSE_SECONDS)
+    return _json_bytes(body)
+
+
+def _read_status(task_id: str, debug: bool, poll_interval: float) -> bytes:
+    """The encoded status body of ``task_id``, read from the result backend now."""
     try:
         stored = read_task_state(task_id)
-    except ResultBackendUnavailable as error:
-        return _unavailable(error)
     except ResultNotReadable as error:
         logger.warning("Jobtastic: the stored state of %s cannot be decoded: %s", task_id, error)
         # Reported as a FAILURE of type ResultNotReadable, so that polling stops: asking
@@ -73,27 +88,31 @@ def _task_status(task_id: str) -> JsonResponse:
         task = task_payload(task_id, states.FAILURE, error, None, debug=debug)
     else:
         task = task_payload(task_id, stored.state, stored.info, stored.traceback, debug=debug)
-    return _json(status_body(task, conf.POLL_INTERVAL))
+    return json.dumps(status_body(task, poll_interval), cls=DjangoJSONEncoder).encode()
 
 
-def _unavailable(error: Exception) -> JsonResponse:
+def _unavailable(error: Exception) -> HttpResponse:
     logger.warning("Jobtastic: cannot read job status, the backend is unreachable: %s", error)
     response = _json({"error": UNAVAILABLE_MESSAGE}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
-def _not_found() -> JsonResponse:
+def _not_found() -> HttpResponse:
     return _json({"error": NOT_FOUND_MESSAGE}, status=404)
 
 
-def _method_not_allowed() -> JsonResponse:
+def _method_not_allowed() -> HttpResponse:
     response = _json({"error": "Only GET is allowed here."}, status=405)
     response["Allow"] = ", ".join(READ_METHODS)
     return response
 
 
-def _json(body: dict[str, object], status: int = 200) -> JsonResponse:
-    response = JsonResponse(body, status=status)
+def _json(body: dict[str, object], status: int = 200) -> HttpResponse:
+    return _json_bytes(json.dumps(body).encode(), status)
+
+
+def _json_bytes(body: bytes, status: int = 200) -> HttpResponse:
+    response = HttpResponse(body, status=status, content_type="application/json")
     response["Cache-Control"] = "no-store"
     return response

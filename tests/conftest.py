@@ -9,7 +9,32 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from django_jobtastic import views
+from django_jobtastic.reading import TaskState
+from django_jobtastic.recent import answers
 from tests.celery_app import app
+
+
+@pytest.fixture(autouse=True)
+def no_status_answers_held() -> Iterator[None]:
+    """Each test starts with no status answer held from another test (same process)."""
+    answers.clear()
+    yield
+    answers.clear()
+
+
+@pytest.fixture
+def backend_reads(monkeypatch) -> list[str]:
+    """The task ids the status view read from the result backend, in order."""
+    seen: list[str] = []
+    real = views.read_task_state
+
+    def counted(task_id: str) -> TaskState:
+        seen.append(task_id)
+        return real(task_id)
+
+    monkeypatch.setattr(views, "read_task_state", counted)
+    return seen
 
 
 @pytest.fixture

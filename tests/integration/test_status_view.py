@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from celery.backends.redis import RedisBackend
@@ -132,6 +133,25 @@ def test_progress_of_a_running_job(worker, follow):
             "started_at": meta["started_at"],
         },
     )
+
+
+def test_pollers_of_one_running_job_share_backend_reads(worker, settings, backend_reads):
+    """Eight browsers following one herd-shared job, 20 polls each: a few reads, one answer."""
+    settings.JOBTASTIC_STATUS_REUSE_SECONDS = 60
+    marker = uuid.uuid4().hex
+    result = jobs.CountingJob.delay(marker=marker, hold=True)
+    try:
+        wait_until_held(result)
+        visitors = [Client() for _ in range(8)]
+        urls = [status_url(visitor, result.id) for visitor in visitors]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            seen = list(pool.map(lambda n: read(visitors[n % 8], urls[n % 8]), range(160)))
+    finally:
+        probe.release(marker)
+    assert all(task == seen[0] for task in seen)
+    assert seen[0]["progress"]["completed"] == 1
+    assert 1 <= len(backend_reads) <= 8  # at most one per thread that missed at the same time
+    result.get(timeout=30)
 
 
 def test_success(worker, follow):
