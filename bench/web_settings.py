@@ -6,6 +6,8 @@ the same middleware stack, so the figures differ only by what each view does.
 
 from __future__ import annotations
 
+import os
+
 from bench.settings import *  # noqa: F403
 from bench.settings import INSTALLED_APPS
 
@@ -14,3 +16,5 @@ ROOT_URLCONF = "bench.web_urls"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 LOGGING = {"version": 1, "disable_existing_loggers": True}
+#: The benchmark runs a second server with answer re-use off, to show what it saves.
+JOBTASTIC_STATUS_REUSE_SECONDS = float(os.environ.get("JOBTASTIC_BENCH_STATUS_REUSE", "0.2"))
