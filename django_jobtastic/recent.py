@@ -3,9 +3,10 @@
 Herd avoidance sends everyone who asks for the same expensive job to the same task id, so
 its status is polled by many browsers at once. For ``JOBTASTIC_STATUS_REUSE_SECONDS`` after
 reading it, a process answers further polls of that task with the same JSON instead of
-reading the result backend again. A poll arrives every ``JOBTASTIC_POLL_INTERVAL`` (1 s), so
-what a user sees is at most that much older. The owner check runs on every request before
-this is consulted: an answer is only ever re-used for someone allowed to see it.
+reading the result backend again. The widget polls every ``JOBTASTIC_POLL_INTERVAL`` (1 s),
+so an answer a fraction of that old is as good as a fresh one. The owner check runs on every
+request before this is consulted: an answer is only ever re-used for someone allowed to see
+it.
 
 Bounded: at most ``MAX_ANSWERS`` answers of up to ``MAX_ANSWER_BYTES`` each per process.
 """
