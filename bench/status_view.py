@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import _harness
 
 CONNECTIONS = 32
+WRK_THREADS = 2
 SERVER_WORKERS = 2  # one per core
 SERVER_THREADS = 4
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}  # wrk's latency units, in ms
@@ -98,12 +99,12 @@ def wait_for_server(url: str, cookie: str, server: subprocess.Popen[bytes]) -> N
 def wrk(target: Target, cookie: str, seconds: float) -> dict[str, float]:
     """Requests/s and p50/p99 latency (ms) of ``target`` under CONNECTIONS connections."""
     command = [
-        *("wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds:g}s", "--latency"),
-        *("-H", f"Cookie: {cookie}", target.url),
+        *("wrk", "-t", str(WRK_THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds:g}s"),
+        *("--latency", "-H", f"Cookie: {cookie}", target.url),
     ]
     if target.paths_file:
         command[-1:-1] = ["-s", str(ROTATE_SCRIPT)]
-        command += ["--", str(target.paths_file)]
+        command += ["--", str(target.paths_file), str(WRK_THREADS)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if errors:

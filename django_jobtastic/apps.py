@@ -15,3 +15,4 @@ class JobtasticConfig(AppConfig):
 
         checks.register(jobtastic_checks.check_cache)
         checks.register(jobtastic_checks.check_result_backend)
+        checks.register(jobtastic_checks.check_status_settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
@@ -150,3 +151,20 @@ def check_result_backend(**kwargs: Any) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def check_status_settings(**kwargs: Any) -> list[CheckMessage]:
+    try:
+        reuse = conf.STATUS_REUSE_SECONDS
+    except (TypeError, ValueError):
+        reuse = math.nan
+    if 0 <= reuse < math.inf:
+        return []
+    return [
+        Error(
+            "JOBTASTIC_STATUS_REUSE_SECONDS must be a finite number of seconds, 0 or more; "
+            f"it is {getattr(settings, 'JOBTASTIC_STATUS_REUSE_SECONDS', None)!r}.",
+            hint="Leave it at 0.2, or set 0 to read the result backend on every poll.",
+            id="django_jobtastic.E004",
+        )
+    ]

@@ -70,11 +70,12 @@ def _task_status(task_id: str) -> HttpResponse:
     key = (task_id, debug, poll_interval)
     body = answers.get(key)
     if body is None:
+        read_at = answers.clock()
         try:
             body = _read_status(task_id, debug, poll_interval)
         except ResultBackendUnavailable as error:
             return _unavailable(error)
-        answers.put(key, body, conf.STATUS_REUSE_SECONDS)
+        answers.put(key, body, conf.STATUS_REUSE_SECONDS, read_at)
     return _json_bytes(body)
 
 

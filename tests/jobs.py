@@ -105,8 +105,10 @@ class DivisionJob(JobtasticTask):
 @shared_task(
     base=JobtasticTask, bind=True, significant_kwargs=["marker"], herd_avoidance_timeout=60
 )
-def decorated_job(self: JobtasticTask, marker: str, factor: int = 2) -> int:
+def decorated_job(self: JobtasticTask, marker: str, factor: int = 2, hold: bool = False) -> int:
     probe.record_run(marker)
+    if hold:
+        probe.wait_for_release(marker)
     self.update_progress(1, 1)
     return len(marker) * factor
 

@@ -8,6 +8,7 @@ from django.test import override_settings
 from django_jobtastic.checks import (
     check_cache,
     check_result_backend,
+    check_status_settings,
     database_cache_adds_atomically,
 )
 from tests.celery_app import app
@@ -20,7 +21,7 @@ def ids(messages) -> list[str]:
 
 
 def test_checks_pass_on_the_test_settings():
-    assert check_cache() + check_result_backend() == []
+    assert check_cache() + check_result_backend() + check_status_settings() == []
 
 
 def test_checks_run_through_manage_py_check():
@@ -127,3 +128,17 @@ def test_database_cache_as_herd_cache_is_checked(settings):
     }
     atomic = database_cache_adds_atomically(settings.DATABASES["default"])
     assert ids(check_cache()) == ([] if atomic else ["django_jobtastic.W003"])
+
+
+@pytest.mark.parametrize("reuse", [0, 0.2, 5])
+def test_status_reuse_seconds_that_are_fine(settings, reuse):
+    settings.JOBTASTIC_STATUS_REUSE_SECONDS = reuse
+    assert check_status_settings() == []
+
+
+@pytest.mark.parametrize("reuse", [-1, float("inf"), float("nan"), "soon", None])
+def test_status_reuse_seconds_not_finite_and_positive_is_e004(settings, reuse):
+    settings.JOBTASTIC_STATUS_REUSE_SECONDS = reuse
+    [message] = check_status_settings()
+    assert message.id == "django_jobtastic.E004"
+    assert repr(reuse) in message.msg

@@ -75,8 +75,13 @@ def test_herd_concurrent_processes_share_one_execution(worker):
 
 def test_herd_positional_and_keyword_calls_are_identical(worker, publishes):
     marker = uuid.uuid4().hex
-    first = jobs.decorated_job.delay(marker)
-    second = jobs.decorated_job.apply_async(kwargs={"marker": marker})
+    # Held until both calls are in: a job that already finished (no result caching) would
+    # rightly be run again by the second call.
+    first = jobs.decorated_job.delay(marker, 2, True)
+    try:
+        second = jobs.decorated_job.apply_async(kwargs={"marker": marker})
+    finally:
+        probe.release(marker)
 
     assert second.id == first.id
     assert first.get(timeout=30) == len(marker) * 2
