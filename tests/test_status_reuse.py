@@ -32,6 +32,13 @@ def clock(monkeypatch) -> list[float]:
     return now
 
 
+def running_job(client: Client) -> tuple[str, str]:
+    """A task in PROGRESS and the status URL its owner ``client`` was given: ``(id, url)``."""
+    task_id = new_id()
+    store(task_id, PROGRESS_META, "PROGRESS")
+    return task_id, status_url_for(client, task_id)
+
+
 def status_of(client: Client, url: str) -> str:
     code, body = read(client, url)
     assert code == 200
@@ -40,9 +47,7 @@ def status_of(client: Client, url: str) -> str:
 
 def test_polls_in_the_window_share_one_read(client, settings, backend_reads):
     settings.JOBTASTIC_STATUS_REUSE_SECONDS = 60
-    task_id = new_id()
-    store(task_id, PROGRESS_META, "PROGRESS")
-    url = status_url_for(client, task_id)
+    task_id, url = running_job(client)
     bodies = [read(client, url) for _ in range(20)]
     assert backend_reads == [task_id]
     assert all(body == bodies[0] for body in bodies)
@@ -69,9 +74,7 @@ def test_concurrent_pollers_of_one_job_read_it_a_few_times_at_most(settings, bac
 
 def test_a_change_shows_once_the_window_has_passed(client, settings, clock):
     settings.JOBTASTIC_STATUS_REUSE_SECONDS = 0.2
-    task_id = new_id()
-    store(task_id, PROGRESS_META, "PROGRESS")
-    url = status_url_for(client, task_id)
+    task_id, url = running_job(client)
     assert status_of(client, url) == "PROGRESS"
     store(task_id, {"done": True}, states.SUCCESS)
     clock[0] += 0.19
@@ -82,9 +85,7 @@ def test_a_change_shows_once_the_window_has_passed(client, settings, clock):
 
 def test_zero_turns_reuse_off(client, settings, backend_reads):
     settings.JOBTASTIC_STATUS_REUSE_SECONDS = 0
-    task_id = new_id()
-    store(task_id, PROGRESS_META, "PROGRESS")
-    url = status_url_for(client, task_id)
+    task_id, url = running_job(client)
     assert status_of(client, url) == "PROGRESS"
     store(task_id, {"done": True}, states.SUCCESS)
     assert status_of(client, url) == "SUCCESS"
@@ -93,9 +94,7 @@ def test_zero_turns_reuse_off(client, settings, backend_reads):
 
 def test_a_held_answer_is_never_shown_to_another_visitor(client, settings):
     settings.JOBTASTIC_STATUS_REUSE_SECONDS = 60
-    task_id = new_id()
-    store(task_id, PROGRESS_META, "PROGRESS")
-    url = status_url_for(client, task_id)
+    _, url = running_job(client)
     assert status_of(client, url) == "PROGRESS"
     stranger = Client()
     status_url_for(stranger, new_id())  # a session of their own
@@ -104,9 +103,7 @@ def test_a_held_answer_is_never_shown_to_another_visitor(client, settings):
 
 def test_an_unreachable_backend_is_asked_again_on_the_next_poll(client, settings, monkeypatch):
     settings.JOBTASTIC_STATUS_REUSE_SECONDS = 60
-    task_id = new_id()
-    store(task_id, PROGRESS_META, "PROGRESS")
-    url = status_url_for(client, task_id)
+    _, url = running_job(client)
     with monkeypatch.context() as down:
         down.setattr(reading, "current_app", SimpleNamespace(backend=DisabledBackend(app)))
         assert client.get(url).status_code == 503
