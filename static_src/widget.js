@@ -263,7 +263,8 @@ class Watcher {
   }
 
   setText(node, text) {
-    if (!node) return;
+    // Unchanged text is not written again: an aria-live region would be read out anew.
+    if (!node || node.textContent === text) return;
     node.textContent = text;
     node.hidden = text === "";
   }

@@ -227,7 +227,7 @@
       if (this.bar) this.bar.setAttribute("aria-valuenow", String(Math.round(percent)));
     }
     setText(node, text) {
-      if (!node) return;
+      if (!node || node.textContent === text) return;
       node.textContent = text;
       node.hidden = text === "";
     }
