@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scripts/apt-install.sh PACKAGE...: install Debian packages that are missing (needs root).
-# The apt index is refreshed once per machine run, before the first install.
+# The apt index is refreshed before an install when it is over an hour old (or never was).
 set -euo pipefail
 missing=()
 for package in "$@"; do
@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     exit 1
 fi
 stamp=/tmp/jobtastic-apt-updated
-if [ ! -e "$stamp" ]; then
+if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     touch "$stamp"
 fi

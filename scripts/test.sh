@@ -10,11 +10,7 @@ cd "$(dirname "$0")/.."
 scripts/ensure-services.sh
 command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
 scripts/apt-install.sh chromium  # the browser tests drive Debian's Chromium
-scripts/venv.sh .venv python3 test,lint
-
-.venv/bin/ruff check django_jobtastic tests bench example_project
-.venv/bin/ruff format --check django_jobtastic tests bench example_project
-.venv/bin/mypy django_jobtastic
+make lint  # also sets up .venv with the test and lint extras
 
 echo "== the widget: JS unit tests and the build-freshness check"
 npm ci --no-audit --no-fund --loglevel=error
