@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The benchmarks use these as _harness.*; importable once ROOT is on sys.path.
+from tests.helpers import free_port as free_port  # noqa: E402
+from tests.helpers import wait_until as wait_until  # noqa: E402
 
 BACKENDS = ("redis", "embedded", "rabbitmq")
 VAR = os.environ.get("JOBTASTIC_BENCH_VAR", str(ROOT / "var" / "bench"))
@@ -150,24 +154,6 @@ def running_worker(pool: str = "solo", concurrency: int = 1) -> Iterator[Worker]
         yield worker
     finally:
         worker.stop()
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    """Poll ``condition`` until it is truthy (or raise after ``timeout`` s)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-def free_port() -> int:
-    """A local port nobody listens on (connections to it are refused)."""
-    import socket
-
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        return int(unused.getsockname()[1])
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -1,11 +1,8 @@
 from __future__ import annotations
 
-import ctypes
-import signal
 import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -55,13 +52,6 @@ def marker() -> str:
     return uuid.uuid4().hex
 
 
-def free_port() -> int:
-    """A local port nothing listens on (connections to it are refused)."""
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        return int(unused.getsockname()[1])
-
-
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections (the kernel completes them) and never answers."""
@@ -70,23 +60,3 @@ def silent_port() -> Iterator[int]:
     listener.listen(64)
     yield int(listener.getsockname()[1])
     listener.close()
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 30, what: str = "") -> object:
-    """Poll ``condition`` until it is truthy; the tests wait on state, never on a sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        time.sleep(0.02)
-
-
-def die_with_parent() -> None:
-    """In the child: get SIGTERM when the test run dies, so no worker outlives it."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -19,7 +19,7 @@ from django_jobtastic import reading
 from django_jobtastic.recent import RecentAnswers, answers
 from django_jobtastic.status import GENERIC_FAILURE
 from tests.celery_app import app
-from tests.test_views import PROGRESS_META, new_id, read, status_url_for, store
+from tests.statuses import PROGRESS_META, new_id, read, status_url_for, store
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,12 +7,10 @@ the real backend under test; the integration tests produce the same states with 
 from __future__ import annotations
 
 import json
-import uuid
 from types import SimpleNamespace
 
 import pytest
 from celery import states
-from celery.app.task import Context
 from celery.backends.base import DisabledBackend
 from celery.exceptions import Retry
 from django.contrib.auth.models import User
@@ -25,54 +23,19 @@ from django_jobtastic.queueing_errors import not_queued
 from django_jobtastic.status import GENERIC_FAILURE
 from django_jobtastic.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.celery_app import app
+from tests.statuses import (
+    PROGRESS_META,
+    expected_task,
+    failed,
+    new_id,
+    read,
+    status_url_for,
+    store,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NOT_FOUND = {"error": NOT_FOUND_MESSAGE}
-PROGRESS_META = {
-    "progress_percent": 42.0,
-    "time_remaining": 12.5,
-    "completed": 42,
-    "total": 100,
-    "message": "halfway <b>there</b>",
-    "started_at": "2026-11-25T00:00:00+00:00",
-}
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def status_url_for(client: Client, task_id: str) -> str:
-    """The status URL a page hands this client for ``task_id`` (as a real page would)."""
-    response = client.get(f"/follow/{task_id}/")
-    assert response.status_code == 200
-    return response.content.decode()
-
-
-def read(client: Client, url: str, method: str = "get"):
-    response = getattr(client, method)(url)
-    assert response["Content-Type"] == "application/json"
-    assert response["Cache-Control"] == "no-store"
-    return response.status_code, json.loads(response.content)
-
-
-def waiting(task_id: str, state: str) -> dict:
-    return {
-        "id": task_id,
-        "status": state,
-        "ready": False,
-        "successful": None,
-        "result": None,
-        "progress": None,
-        "error": None,
-    }
-
-
-def store(task_id: str, result, state: str, traceback: str | None = None) -> None:
-    # With a request, as a worker stores it (django-celery-results drops tracebacks without).
-    request = Context(id=task_id, task="tests.jobs.Job", args=[], kwargs={})
-    app.backend.store_result(task_id, result, state, traceback=traceback, request=request)
 
 
 def test_owner_reads_progress(client):
@@ -106,7 +69,7 @@ def test_unknown_task_is_pending(client):
     task_id = new_id()
     assert read(client, status_url_for(client, task_id)) == (
         200,
-        {"task": waiting(task_id, "PENDING"), "poll_interval": 1.0},
+        {"task": expected_task(task_id, "PENDING"), "poll_interval": 1.0},
     )
 
 
@@ -114,13 +77,15 @@ def test_unknown_task_is_pending(client):
 def test_started_task_shows_nothing_yet(client, state):
     task_id = new_id()
     store(task_id, {"pid": 123, "hostname": "worker@host"}, state)
-    assert read(client, status_url_for(client, task_id))[1]["task"] == waiting(task_id, state)
+    assert read(client, status_url_for(client, task_id))[1]["task"] == expected_task(task_id, state)
 
 
 def test_retrying_task_is_waiting(client):
     task_id = new_id()
     store(task_id, Retry("again", when=1), states.RETRY, traceback="Traceback...")
-    assert read(client, status_url_for(client, task_id))[1]["task"] == waiting(task_id, "RETRY")
+    assert read(client, status_url_for(client, task_id))[1]["task"] == expected_task(
+        task_id, "RETRY"
+    )
 
 
 def test_success_result_and_full_progress(client):
@@ -144,22 +109,10 @@ def test_success_result_and_full_progress(client):
     }
 
 
-def failure(task_id: str, kind: str, message: str) -> dict:
-    return {
-        "id": task_id,
-        "status": "FAILURE",
-        "ready": True,
-        "successful": False,
-        "result": message,
-        "progress": None,
-        "error": {"type": kind, "message": message},
-    }
-
-
 def test_user_facing_failure_shows_its_message(client):
     task_id = new_id()
     store(task_id, UserFacingError("The file has no header row."), states.FAILURE, "Trace")
-    assert read(client, status_url_for(client, task_id))[1]["task"] == failure(
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failed(
         task_id, "UserFacingError", "The file has no header row."
     )
 
@@ -169,7 +122,7 @@ def test_other_failure_is_generic_and_without_traceback(client):
     store(task_id, KeyError("SECRET_INTERNAL"), states.FAILURE, "Traceback: SECRET_INTERNAL")
     response = client.get(status_url_for(client, task_id))
     assert b"SECRET_INTERNAL" not in response.content
-    assert json.loads(response.content)["task"] == failure(task_id, "KeyError", GENERIC_FAILURE)
+    assert json.loads(response.content)["task"] == failed(task_id, "KeyError", GENERIC_FAILURE)
 
 
 def test_debug_shows_the_exception_and_traceback(client, settings):
@@ -177,7 +130,7 @@ def test_debug_shows_the_exception_and_traceback(client, settings):
     task_id = new_id()
     store(task_id, KeyError("internal"), states.FAILURE, "Traceback (most recent call last)")
     assert read(client, status_url_for(client, task_id))[1]["task"] == {
-        **failure(task_id, "KeyError", "'internal'"),
+        **failed(task_id, "KeyError", "'internal'"),
         "traceback": "Traceback (most recent call last)",
     }
 
@@ -185,7 +138,7 @@ def test_debug_shows_the_exception_and_traceback(client, settings):
 def test_not_queued_failure_names_the_broker_error(client):
     task_id = new_id()
     store(task_id, not_queued(ConnectionRefusedError(111, "refused")), states.FAILURE)
-    assert read(client, status_url_for(client, task_id))[1]["task"] == failure(
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failed(
         task_id, "ConnectionRefusedError", "The job could not be queued. Please try again."
     )
 
@@ -193,17 +146,16 @@ def test_not_queued_failure_names_the_broker_error(client):
 def test_revoked(client):
     task_id = new_id()
     app.backend.mark_as_revoked(task_id, "revoked")
-    assert read(client, status_url_for(client, task_id))[1]["task"] == {
-        **failure(task_id, "TaskRevokedError", "The job was cancelled."),
-        "status": "REVOKED",
-    }
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failed(
+        task_id, "TaskRevokedError", "The job was cancelled.", status="REVOKED"
+    )
 
 
 def test_custom_state_carries_its_meta(client):
     task_id = new_id()
     store(task_id, {"stage": "uploading"}, "UPLOADING")
     assert read(client, status_url_for(client, task_id))[1]["task"] == {
-        **waiting(task_id, "UPLOADING"),
+        **expected_task(task_id, "UPLOADING"),
         "result": {"stage": "uploading"},
         "progress": dict.fromkeys(
             ["percent", "time_remaining", "completed", "total", "message", "started_at"]
@@ -218,7 +170,7 @@ def test_forged_exception_type_reads_as_a_failure_not_an_error(client):
     app.backend.store_result(task_id, None, states.FAILURE)
     meta = app.backend._get_result_meta(forged, states.FAILURE, None, None)
     write_raw_meta(task_id, meta)
-    assert read(client, status_url_for(client, task_id))[1]["task"] == failure(
+    assert read(client, status_url_for(client, task_id))[1]["task"] == failed(
         task_id, "ResultNotReadable", GENERIC_FAILURE
     )
 
@@ -318,7 +270,7 @@ def test_raw_ids_when_enabled(client, settings):
     assert (status, body["task"]["result"]) == (200, [1, 2])
     assert read(client, "/jobtastic/never-seen_1.0/status/") == (
         200,
-        {"task": waiting("never-seen_1.0", "PENDING"), "poll_interval": 1.0},
+        {"task": expected_task("never-seen_1.0", "PENDING"), "poll_interval": 1.0},
     )
 
 

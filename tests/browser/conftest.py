@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import die_with_parent, free_port, wait_until
+from tests.helpers import die_with_parent, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "example_project" / "manage.py"

@@ -18,7 +18,7 @@ from django.conf import settings
 
 from tests import probe
 from tests.celery_app import app
-from tests.conftest import die_with_parent, wait_until
+from tests.helpers import die_with_parent, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT = 60  # seconds
@@ -242,7 +242,12 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
     ]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     client = probe.client().from_url(f"redis://127.0.0.1:{port}/0")
-    wait_until(lambda: _pings(client), what="the Redis server")
+    try:
+        wait_until(lambda: _pings(client), what="the Redis server")
+    except BaseException:
+        server.kill()  # never up: the caller has no handle to stop it with
+        server.wait(timeout=10)
+        raise
     return server
 
 

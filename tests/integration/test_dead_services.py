@@ -11,7 +11,7 @@ from django.conf import settings
 
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.integration.conftest import run_submitter, start_redis
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]

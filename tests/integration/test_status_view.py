@@ -22,7 +22,7 @@ from django_jobtastic.status import GENERIC_FAILURE
 from django_jobtastic.views import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from tests import jobs, probe
 from tests.celery_app import app
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.integration.conftest import (
     ROOT,
     child_env,
@@ -31,6 +31,7 @@ from tests.integration.conftest import (
     wait_until,
     wait_until_held,
 )
+from tests.statuses import expected_task, failed, status_url_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -45,10 +46,6 @@ def follow() -> Client:
     return Client()
 
 
-def status_url(client: Client, task_id: str) -> str:
-    return client.get(f"/follow/{task_id}/").content.decode()
-
-
 def read(client: Client, url: str) -> dict:
     response = client.get(url)
     assert response.status_code == 200
@@ -58,28 +55,9 @@ def read(client: Client, url: str) -> dict:
     return body["task"]
 
 
-def task(task_id: str, status: str, **values: object) -> dict:
-    """The expected ``task`` object: a waiting task unless ``values`` say otherwise."""
-    return {
-        "id": task_id,
-        "status": status,
-        "ready": False,
-        "successful": None,
-        "result": None,
-        "progress": None,
-        "error": None,
-        **values,
-    }
-
-
-def failed(task_id: str, status: str, kind: str, message: str) -> dict:
-    error = {"type": kind, "message": message}
-    return task(task_id, status, ready=True, successful=False, result=message, error=error)
-
-
 def test_queued_job_is_pending(follow, private_queue):
     result = jobs.CountingJob.apply_async(kwargs={"marker": uuid.uuid4().hex}, queue=private_queue)
-    assert read(follow, status_url(follow, result.id)) == task(result.id, "PENDING")
+    assert read(follow, status_url_for(follow, result.id)) == expected_task(result.id, "PENDING")
 
 
 def test_started_plain_task(worker, follow):
@@ -87,7 +65,9 @@ def test_started_plain_task(worker, follow):
     result = jobs.held_plain_task.delay(marker)
     try:
         wait_until(lambda: probe.notes(marker) == ["held"], what="the task to start")
-        assert read(follow, status_url(follow, result.id)) == task(result.id, "STARTED")
+        assert read(follow, status_url_for(follow, result.id)) == expected_task(
+            result.id, "STARTED"
+        )
     finally:
         probe.release(marker)
     assert result.get(timeout=30) == "released"
@@ -98,7 +78,7 @@ def test_custom_state_carries_its_meta(worker, follow):
     result = jobs.held_plain_task.delay(marker, state="UPLOADING")
     try:
         wait_until(lambda: probe.notes(marker) == ["held"], what="the custom state")
-        assert read(follow, status_url(follow, result.id)) == task(
+        assert read(follow, status_url_for(follow, result.id)) == expected_task(
             result.id,
             "UPLOADING",
             result={"stage": "uploading", "marker": marker},
@@ -113,7 +93,7 @@ def test_progress_of_a_running_job(worker, follow):
     result = jobs.CountingJob.delay(marker=marker, hold=True)
     try:
         wait_until_held(result)
-        seen = read(follow, status_url(follow, result.id))
+        seen = read(follow, status_url_for(follow, result.id))
         meta = result.info  # what the worker wrote, read by Celery itself
     finally:
         probe.release(marker)
@@ -121,7 +101,7 @@ def test_progress_of_a_running_job(worker, follow):
     assert meta["total"] == 4
     assert meta["progress_percent"] == 25.0
     assert meta["message"] == "step 1"
-    assert seen == task(
+    assert seen == expected_task(
         result.id,
         "PROGRESS",
         result=meta,
@@ -144,7 +124,7 @@ def test_pollers_of_one_running_job_share_backend_reads(worker, settings, backen
     try:
         wait_until_held(result)
         visitors = [Client() for _ in range(8)]
-        urls = [status_url(visitor, result.id) for visitor in visitors]
+        urls = [status_url_for(visitor, result.id) for visitor in visitors]
 
         def poll(visitor: Client, url: str) -> list[dict]:
             try:
@@ -167,7 +147,7 @@ def test_success(worker, follow):
     marker = uuid.uuid4().hex
     result = jobs.CountingJob.delay(marker=marker, steps=2)
     result.get(timeout=30)
-    assert read(follow, status_url(follow, result.id)) == task(
+    assert read(follow, status_url_for(follow, result.id)) == expected_task(
         result.id,
         "SUCCESS",
         ready=True,
@@ -181,8 +161,8 @@ def test_user_facing_failure(worker, follow):
     marker = uuid.uuid4().hex
     result = jobs.FailingJob.delay(marker=marker)
     wait_until(result.ready, what="the failure")
-    assert read(follow, status_url(follow, result.id)) == failed(
-        result.id, "FAILURE", "UserFacingError", f"cannot do {marker}"
+    assert read(follow, status_url_for(follow, result.id)) == failed(
+        result.id, "UserFacingError", f"cannot do {marker}"
     )
 
 
@@ -190,24 +170,22 @@ def test_internal_failure_is_generic_unless_debug(worker, follow, settings):
     marker = uuid.uuid4().hex
     result = jobs.InternalErrorJob.delay(marker=marker)
     wait_until(result.ready, what="the failure")
-    url = status_url(follow, result.id)
+    url = status_url_for(follow, result.id)
     response = follow.get(url)
     assert marker.encode() not in response.content
-    assert json.loads(response.content)["task"] == failed(
-        result.id, "FAILURE", "ValueError", GENERIC_FAILURE
-    )
+    assert json.loads(response.content)["task"] == failed(result.id, "ValueError", GENERIC_FAILURE)
 
     settings.DEBUG = True
     shown = read(follow, url)
     assert shown.pop("traceback").splitlines()[-1] == f"ValueError: internal detail of {marker}"
-    assert shown == failed(result.id, "FAILURE", "ValueError", f"internal detail of {marker}")
+    assert shown == failed(result.id, "ValueError", f"internal detail of {marker}")
 
 
 def test_retrying_job(worker, follow):
     marker = uuid.uuid4().hex
     result = jobs.SlowRetryJob.delay(marker=marker)
     wait_until(lambda: result.state == "RETRY", what="the retry")
-    assert read(follow, status_url(follow, result.id)) == task(result.id, "RETRY")
+    assert read(follow, status_url_for(follow, result.id)) == expected_task(result.id, "RETRY")
     result.revoke()
 
 
@@ -220,8 +198,8 @@ def test_revoked_job(worker, follow):
         wait_until(lambda: result.state == "REVOKED", what="the revoke")
     finally:
         probe.release(marker)  # only now: released earlier, the job could finish first
-    assert read(follow, status_url(follow, result.id)) == failed(
-        result.id, "REVOKED", "TaskRevokedError", "The job was cancelled."
+    assert read(follow, status_url_for(follow, result.id)) == failed(
+        result.id, "TaskRevokedError", "The job was cancelled.", status="REVOKED"
     )
 
 
@@ -237,15 +215,15 @@ def test_job_the_broker_refused(worker, follow):
         broker_url=dead_broker,
     )
     task_id = str(outcome["id"])
-    assert read(follow, status_url(follow, task_id)) == failed(
-        task_id, "FAILURE", "OperationalError", "The job could not be queued. Please try again."
+    assert read(follow, status_url_for(follow, task_id)) == failed(
+        task_id, "OperationalError", "The job could not be queued. Please try again."
     )
 
 
 def test_another_visitor_cannot_read_a_real_job(worker, follow):
     result = jobs.CountingJob.delay(marker=uuid.uuid4().hex, steps=1)
     result.get(timeout=30)
-    url = status_url(follow, result.id)
+    url = status_url_for(follow, result.id)
     stranger = Client()
     stranger.get("/follow/something-else/")
     assert stranger.get(url).status_code == 404
@@ -276,7 +254,7 @@ UNAVAILABLE = {
 def test_result_backend_down_answers_503(follow, tmp_path):
     """Stopped or never there, the backend's outage is a 503 with Retry-After, never a 500."""
     task_id = str(uuid.uuid4())
-    path = status_url(follow, task_id)
+    path = status_url_for(follow, task_id)
     session = follow.cookies[settings.SESSION_COOKIE_NAME].value
     if settings.CELERY_RESULT_BACKEND == "django-db":
         assert read_elsewhere(path, session)["status"] == 200
