@@ -1,7 +1,8 @@
 """The bench settings plus a web front: the status views under a real WSGI server.
 
-Sessions live in the (Redis) cache, as on a production site; every view is served through
-the same middleware stack, so the figures differ only by what each view does.
+Sessions live in the cache (Redis, or the database cache with --backend embedded), as on a
+production site; every view is served through the same middleware stack, so the figures
+differ only by what each view does.
 """
 
 from __future__ import annotations

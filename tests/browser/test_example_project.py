@@ -118,7 +118,7 @@ def test_a_failing_job_shows_its_message(page: Page) -> None:
     expect(page.locator(".jobtastic-status")).to_have_text("Cannot divide 6 by zero (pair 2).")
 
 
-def test_two_quick_clicks_give_one_job(page: Page, browser, site) -> None:
+def test_two_quick_clicks_give_one_job(page: Page) -> None:
     """Two submissions of the same form at once (two tabs of one session): one job."""
     label = unique_label()
     page.goto("/")
