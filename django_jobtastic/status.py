@@ -15,12 +15,13 @@ from typing import Any
 
 from celery import states
 from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.translation import gettext, gettext_noop
 
 from django_jobtastic.exceptions import UserFacingError
 
 #: Shown for failures whose message is not meant for users (outside DEBUG).
-GENERIC_FAILURE = "Something went wrong while running this job."
-REVOKED_MESSAGE = "The job was cancelled."
+GENERIC_FAILURE = gettext_noop("Something went wrong while running this job.")
+REVOKED_MESSAGE = gettext_noop("The job was cancelled.")
 #: Meta keys mapped to the ``progress`` object's keys.
 PROGRESS_KEYS = {
     "percent": "progress_percent",
@@ -99,8 +100,8 @@ def error_from_exception(exception: Any, *, debug: bool) -> dict[str, str]:
     if isinstance(exception, BaseException):
         kind = type(exception).__name__
         shown = isinstance(exception, UserFacingError) or debug
-        return {"type": kind, "message": str(exception) if shown else GENERIC_FAILURE}
-    return {"type": "Exception", "message": str(exception) if debug else GENERIC_FAILURE}
+        return {"type": kind, "message": str(exception) if shown else gettext(GENERIC_FAILURE)}
+    return {"type": "Exception", "message": str(exception) if debug else gettext(GENERIC_FAILURE)}
 
 
 def task_payload(
@@ -133,7 +134,7 @@ def task_payload(
         )
     elif state in (states.FAILURE, states.REVOKED):
         if state == states.REVOKED:
-            error = {"type": "TaskRevokedError", "message": REVOKED_MESSAGE}
+            error = {"type": "TaskRevokedError", "message": gettext(REVOKED_MESSAGE)}
         else:
             error = error_from_exception(info, debug=debug)
         payload.update(successful=False, result=error["message"], error=error)

@@ -16,6 +16,7 @@ from celery import states
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import get_language, gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
@@ -34,8 +35,14 @@ logger = logging.getLogger(__name__)
 #: The task ids the raw-id route accepts (Celery's are UUIDs; custom ids stay in this set).
 RAW_TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,255}")
 READ_METHODS = ("GET", "HEAD")
-NOT_FOUND_MESSAGE = "This job does not exist, has expired, or belongs to someone else."
-UNAVAILABLE_MESSAGE = "The job's status cannot be read right now. Please try again shortly."
+#: Error texts, translated into the request's language when answered.
+NOT_FOUND_MESSAGE = gettext_noop(
+    "This job does not exist, has expired, or belongs to someone else."
+)
+UNAVAILABLE_MESSAGE = gettext_noop(
+    "The job's status cannot be read right now. Please try again shortly."
+)
+METHOD_MESSAGE = gettext_noop("Only GET is allowed here.")
 #: Seconds a client should wait after a 503 before asking again.
 RETRY_AFTER_SECONDS = 5
 
@@ -67,7 +74,8 @@ def task_status(request: HttpRequest, task_id: str) -> HttpResponse:
 def _task_status(task_id: str) -> HttpResponse:
     debug = bool(settings.DEBUG)
     poll_interval = conf.POLL_INTERVAL
-    key = (task_id, debug, poll_interval)
+    # Everything the body depends on: its failure texts are in the request's language.
+    key = (task_id, debug, poll_interval, get_language())
     body = answers.get(key)
     if body is None:
         read_at = answers.clock()
@@ -95,17 +103,17 @@ def _read_status(task_id: str, debug: bool, poll_interval: float) -> bytes:
 
 def _unavailable(error: Exception) -> HttpResponse:
     logger.warning("Jobtastic: cannot read job status, the backend is unreachable: %s", error)
-    response = _json({"error": UNAVAILABLE_MESSAGE}, status=503)
+    response = _json({"error": gettext(UNAVAILABLE_MESSAGE)}, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 
 def _not_found() -> HttpResponse:
-    return _json({"error": NOT_FOUND_MESSAGE}, status=404)
+    return _json({"error": gettext(NOT_FOUND_MESSAGE)}, status=404)
 
 
 def _method_not_allowed() -> HttpResponse:
-    response = _json({"error": "Only GET is allowed here."}, status=405)
+    response = _json({"error": gettext(METHOD_MESSAGE)}, status=405)
     response["Allow"] = ", ".join(READ_METHODS)
     return response
 

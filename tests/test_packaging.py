@@ -35,4 +35,5 @@ def test_wheel_contains_the_package_and_its_type_marker(tmp_path):
     assert "django_jobtastic/static/django_jobtastic/jobtastic.css" in names
     assert "django_jobtastic/templates/django_jobtastic/progress.html" in names
     assert "django_jobtastic/templatetags/jobtastic.py" in names
+    assert "django_jobtastic/locale/de/LC_MESSAGES/django.mo" in names
     assert not any(name.startswith("tests/") for name in names)
