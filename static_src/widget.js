@@ -198,10 +198,11 @@ class Watcher {
       } else {
         this.stop();
       }
-    } else if (!response || response.status >= 500 || response.status === 429
-      || (response.ok && !(body && body.task))) {
+    } else if (!response || response.status >= 500 || response.status === 429) {
       this.retryLater(response);
     } else {
+      // Other 4xx, or a 2xx that is no status (a login page a proxy or an expired session
+      // sent instead): asking again gets the same answer.
       this.giveUp(response.status, (body && body.error) || this.messages.unavailable);
     }
   }

@@ -276,6 +276,19 @@ test("a 404 stops with a clear message and an error event", async () => {
   assert.equal(fake.calls.length, 1);
 });
 
+test("a 200 that is no status (a login page) stops at once", async () => {
+  const { document } = page();
+  const fake = server({ status: 200, body: null }); // the HTML did not parse as JSON
+  const { widget, status } = parts(document);
+  const gaveUp = new Promise((resolve) => widget.addEventListener("jobtastic:error", resolve));
+  watch(widget, { fetch: fake.fetch });
+  const event = await gaveUp;
+  assert.deepEqual(event.detail, { status: 200, message: DEFAULT_MESSAGES.unavailable });
+  assert.equal(status.textContent, DEFAULT_MESSAGES.unavailable);
+  assert.equal(widget.dataset.jobtasticState, "ERROR");
+  assert.equal(fake.calls.length, 1);
+});
+
 test("gives up once polls have failed for giveUpAfter seconds", async () => {
   const { document } = page();
   const fake = server({ status: 502, body: null, headers: { "Retry-After": "0.02" } });

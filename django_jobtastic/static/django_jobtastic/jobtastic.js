@@ -169,7 +169,7 @@
         } else {
           this.stop();
         }
-      } else if (!response || response.status >= 500 || response.status === 429 || response.ok && !(body && body.task)) {
+      } else if (!response || response.status >= 500 || response.status === 429) {
         this.retryLater(response);
       } else {
         this.giveUp(response.status, body && body.error || this.messages.unavailable);
