@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from django_jobtastic.estimation import RemainingTimeEstimator
+from django_jobtastic.task.estimation import RemainingTimeEstimator
 
 FEED_INTERVAL = 0.5  # seconds of simulated time between progress writes (the real throttle)
 JITTER = 0.20  # per-item cost jitter, +/- fraction (uniform)

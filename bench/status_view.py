@@ -197,7 +197,7 @@ def main() -> None:
 def build_targets(
     ports: dict[str, int], key: str, success_id: str, progress_id: str, many: list[str]
 ) -> list[Target]:
-    from django_jobtastic.tokens import make_token, session_owner
+    from django_jobtastic.web.tokens import make_token, session_owner
 
     owner = session_owner(key)
     reuse, fresh = (f"http://127.0.0.1:{ports[seconds]}" for seconds in ("0.2", "0"))

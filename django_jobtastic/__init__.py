@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django_jobtastic.exceptions import JobNotQueuedError, UserFacingError
-from django_jobtastic.links import status_url
-from django_jobtastic.task import JobtasticTask
+from django_jobtastic.task.base import JobtasticTask
+from django_jobtastic.web.status_urls import status_url
 
 __all__ = ["JobNotQueuedError", "JobtasticTask", "UserFacingError", "status_url"]
 __version__ = "0.1.0.dev0"

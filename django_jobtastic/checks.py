@@ -54,7 +54,7 @@ def database_cache_adds_atomically(database: Mapping[str, Any]) -> bool:
 def _aliases_in_use() -> dict[str, list[str]]:
     """Cache alias -> names of the tasks that share results or running jobs through it."""
     _import_task_modules()
-    from django_jobtastic.task import JobtasticTask
+    from django_jobtastic.task.base import JobtasticTask
 
     used: dict[str, list[str]] = {}
     for task in current_app.tasks.values():

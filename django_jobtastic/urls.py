@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from django_jobtastic import views
+from django_jobtastic.web import views
 
 
 class AnyText:
@@ -28,6 +28,6 @@ register_converter(AnyText, "jobtastic_any")
 app_name = "jobtastic"
 
 urlpatterns = [
-    path("status/<jobtastic_any:token>/", views.status, name="status"),
-    path("<jobtastic_any:task_id>/status/", views.task_status, name="task_status"),
+    path("status/<jobtastic_any:token>/", views.status_by_token, name="status"),
+    path("<jobtastic_any:task_id>/status/", views.status_by_raw_id, name="task_status"),
 ]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from django_jobtastic import views
-from django_jobtastic.reading import TaskState
-from django_jobtastic.recent import answers
+from django_jobtastic.web import views
+from django_jobtastic.web.answer_reuse import answers
+from django_jobtastic.web.result_reading import TaskState
 from tests.celery_app import app
 
 

@@ -9,7 +9,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_jobtastic.estimation import RemainingTimeEstimator
+from django_jobtastic.task.estimation import RemainingTimeEstimator
 
 FEED = 0.5  # seconds of simulated time between observations, like the progress throttle
 

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from django_jobtastic import keys
-from django_jobtastic.herd import CacheUnavailable, JobEntries, Liveness, open_entries
+from django_jobtastic.task import keys
+from django_jobtastic.task.herd import CacheUnavailableError, JobEntries, Liveness, open_entries
 
 pytestmark = pytest.mark.django_db
 
@@ -88,10 +88,10 @@ def test_result_entry_round_trip(entries):
 
 def test_cache_down_raises_cache_unavailable():
     entries = JobEntries(caches["volatile"], uuid.uuid4().hex)  # nothing listens there
-    with pytest.raises(CacheUnavailable, match="ConnectionError"):
+    with pytest.raises(CacheUnavailableError, match="ConnectionError"):
         entries.claim("a", 60, always(Liveness.RUNNING))
 
 
 def test_unknown_alias_raises_cache_unavailable():
-    with pytest.raises(CacheUnavailable, match="InvalidCacheBackendError"):
+    with pytest.raises(CacheUnavailableError, match="InvalidCacheBackendError"):
         open_entries("no-such-alias", "digest")

@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from django_jobtastic import keys
+from django_jobtastic.task import keys
 
 SPEC = keys.normalize_significant_kwargs(["a", ("b", str)])
 

@@ -5,47 +5,7 @@ import time
 
 import pytest
 
-from django_jobtastic.progress import ProgressTracker, clamp_percent
-
-
-@pytest.mark.parametrize(
-    ("completed", "total", "percent"),
-    [(0, 10, 0.0), (-5, 10, 0.0), (5, 10, 50.0), (15, 10, 100.0), (1, 3, 33.33), (3, 0, 100.0)],
-)
-def test_clamp_percent_stays_within_bounds(completed, total, percent):
-    assert clamp_percent(completed, total) == percent
-
-
-def test_tracker_initial_meta_has_no_estimate():
-    tracker = ProgressTracker(0.5, now=100.0)
-    meta = tracker.initial_meta()
-    assert meta == {
-        "progress_percent": 0,
-        "time_remaining": -1,
-        "message": None,
-        "started_at": tracker.started_at,
-    }
-    assert tracker.started_at.endswith("Z")
-
-
-def test_tracker_meta_estimates_and_schedules_next_write():
-    tracker = ProgressTracker(0.5, now=100.0)
-    meta = tracker.meta(50, 100, "half", now=105.0)
-    assert meta == {
-        "progress_percent": 50.0,
-        "time_remaining": 5.0,
-        "completed": 50,
-        "total": 100,
-        "message": "half",
-        "started_at": tracker.started_at,
-    }
-    assert tracker.next_write_at == 105.5
-
-
-def test_tracker_meta_zero_completed_is_no_estimate():
-    tracker = ProgressTracker(0.5, now=100.0)
-    meta = tracker.meta(0, 100, None, now=101.0)
-    assert (meta["progress_percent"], meta["time_remaining"]) == (0.0, -1)
+from django_jobtastic.task.progress import ProgressTracker, clamp_percent
 
 
 class Collector:
@@ -66,23 +26,87 @@ class Collector:
             return list(self.metas)
 
 
-def test_tracker_pending_point_flushed_when_due():
+@pytest.mark.parametrize(
+    ("completed", "total", "percent"),
+    [(0, 10, 0.0), (-5, 10, 0.0), (5, 10, 50.0), (15, 10, 100.0), (1, 3, 33.33), (3, 0, 100.0)],
+)
+def test_clamp_percent_stays_within_bounds(completed, total, percent):
+    assert clamp_percent(completed, total) == percent
+
+
+def test_tracker_initial_meta_has_no_estimate():
+    tracker = ProgressTracker(0.5, Collector(), now=100.0)
+    meta = tracker.initial_meta()
+    assert meta == {
+        "progress_percent": 0,
+        "time_remaining": -1,
+        "message": None,
+        "started_at": tracker.started_at,
+    }
+    assert tracker.started_at.endswith("Z")
+
+
+def test_tracker_meta_estimates_and_schedules_next_write():
+    tracker = ProgressTracker(0.5, Collector(), now=100.0)
+    meta = tracker.meta(50, 100, "half", now=105.0)
+    assert meta == {
+        "progress_percent": 50.0,
+        "time_remaining": 5.0,
+        "completed": 50,
+        "total": 100,
+        "message": "half",
+        "started_at": tracker.started_at,
+    }
+
+
+def test_tracker_meta_zero_completed_is_no_estimate():
+    tracker = ProgressTracker(0.5, Collector(), now=100.0)
+    meta = tracker.meta(0, 100, None, now=101.0)
+    assert (meta["progress_percent"], meta["time_remaining"]) == (0.0, -1)
+
+
+def test_tracker_report_within_the_interval_is_held():
     store = Collector()
-    tracker = ProgressTracker(0.05, store)
+    tracker = ProgressTracker(60, store)
     tracker.write_initial()
-    tracker.pending = (3, 10, "three")
-    tracker.schedule_flush()
+    tracker.report(3, 10, 1, "three")
+    tracker.close()
+    assert len(store.metas) == 1
+
+
+def test_tracker_report_held_by_the_interval_is_flushed_when_due():
+    store = Collector()
+    tracker = ProgressTracker(0.2, store)
+    tracker.write_initial()
+    tracker.report(3, 10, 1, "three")  # held, then written by the flush timer
     metas = store.wait_for(2)
     assert (metas[1]["completed"], metas[1]["message"]) == (3, "three")
 
 
-def test_tracker_flush_after_a_newer_write_waits_for_its_interval():
+def test_tracker_report_skips_all_but_every_nth_call():
+    store = Collector()
+    tracker = ProgressTracker(0, store)
+    for completed in range(1, 5):
+        tracker.report(completed, 100, 4, None)
+    tracker.close()  # a call kept as pending would be flushed by now: none is
+    assert [meta["completed"] for meta in store.metas] == [4]
+
+
+def test_tracker_report_writes_the_first_call_reaching_total_at_once():
+    store = Collector()
+    tracker = ProgressTracker(60, store)
+    tracker.report(10, 10, 7, "done")  # not a multiple of 7, within the interval: written
+    tracker.report(10, 10, 1, "done again")  # the same total again: held by the interval
+    assert [(meta["completed"], meta["message"]) for meta in store.metas] == [(10, "done")]
+    tracker.close()
+
+
+def test_tracker_a_newer_write_supersedes_the_pending_point():
     store = Collector()
     tracker = ProgressTracker(0.05, store)
-    tracker.pending = (1, 10, None)
-    tracker.schedule_flush()
+    tracker.report(1, 10, 1, None)  # held: the first interval has not passed
     tracker.write(2, 10, None)  # the job writes before the timer fires
-    tracker.pending = (3, 10, None)
+    tracker.report(3, 10, 1, None)
     metas = store.wait_for(2)
     assert [meta["completed"] for meta in metas] == [2, 3]
 
@@ -90,9 +114,7 @@ def test_tracker_flush_after_a_newer_write_waits_for_its_interval():
 def test_tracker_close_cancels_the_pending_flush():
     store = Collector()
     tracker = ProgressTracker(0.05, store)
-    tracker.pending = (1, 10, None)
-    tracker.schedule_flush()
+    tracker.report(1, 10, 1, None)  # held, with a flush scheduled
     tracker.close()
     time.sleep(0.15)  # three intervals: a flush left scheduled would have run
     assert store.metas == []
-    assert tracker.flush_timer is None

@@ -9,9 +9,9 @@ import pytest
 from celery import Celery
 from kombu.exceptions import EncodeError, OperationalError
 
-from django_jobtastic import publishing
 from django_jobtastic.exceptions import PublishTimeoutError
 from django_jobtastic.queueing_errors import failure_class, not_queued
+from django_jobtastic.task import publishing
 from tests.helpers import free_port, wait_until
 
 TIMEOUT = 0.5  # seconds
@@ -23,7 +23,7 @@ def dead_app(port: int) -> Celery:
 
 def test_publish_within_hung_broker_gives_up_at_the_deadline(silent_port):
     started = time.monotonic()
-    with pytest.raises(publishing.BrokerUnavailable) as raised:
+    with pytest.raises(publishing.BrokerUnavailableError) as raised:
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     assert isinstance(raised.value.cause, PublishTimeoutError)
     assert TIMEOUT <= time.monotonic() - started < TIMEOUT + 0.5
@@ -32,19 +32,19 @@ def test_publish_within_hung_broker_gives_up_at_the_deadline(silent_port):
 def test_publish_within_refused_broker_fails_at_once_with_its_error():
     port = free_port()
     started = time.monotonic()
-    with pytest.raises(publishing.BrokerUnavailable, match="Connection refused") as raised:
+    with pytest.raises(publishing.BrokerUnavailableError, match="Connection refused") as raised:
         publishing.publish_within(dead_app(port), 5, lambda producer: "sent")
     assert isinstance(raised.value.cause, OperationalError)
     assert time.monotonic() - started < 1.0  # refused is down now, not after the deadline
 
 
 def test_publish_within_fails_fast_while_attempts_hang(silent_port, monkeypatch):
-    with pytest.raises(publishing.BrokerUnavailable):
+    with pytest.raises(publishing.BrokerUnavailableError):
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     # That attempt stays stuck on the silent socket (open until the test ends): one is enough.
     monkeypatch.setattr(publishing, "MAX_HUNG_ATTEMPTS", 1)
     started = time.monotonic()
-    with pytest.raises(publishing.BrokerUnavailable, match="still hung"):
+    with pytest.raises(publishing.BrokerUnavailableError, match="still hung"):
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     assert time.monotonic() - started < 0.1
 
@@ -102,14 +102,14 @@ def test_publish_within_slow_send_past_deadline_is_waited_for():
 
 def test_publish_within_send_over_twice_the_deadline_is_unconfirmed():
     app = Celery("live", broker="redis://127.0.0.1:6379/9", set_as_current=False)
-    with pytest.raises(publishing.PublishUnconfirmed, match="sending took over 0.2 s"):
+    with pytest.raises(publishing.PublishUnconfirmedError, match="sending took over 0.2 s"):
         publishing.publish_within(app, 0.1, slow_send(0.5))
 
 
 def test_publish_within_unresolvable_broker_gives_up_by_the_deadline():
     app = Celery("nowhere", broker="redis://no-such-host.invalid:6379/0", set_as_current=False)
     started = time.monotonic()
-    with pytest.raises(publishing.BrokerUnavailable):
+    with pytest.raises(publishing.BrokerUnavailableError):
         publishing.publish_within(app, TIMEOUT, lambda producer: "sent")
     assert time.monotonic() - started < TIMEOUT + 0.5
 
@@ -127,17 +127,17 @@ def test_publish_within_send_failing_after_the_caller_moved_on_is_reported():
         reported.append(error)
         told.set()
 
-    with pytest.raises(publishing.PublishUnconfirmed):
+    with pytest.raises(publishing.PublishUnconfirmedError):
         publishing.publish_within(app, 0.1, send_then_lose_the_connection, on_late_error)
     assert told.wait(5)
     [error] = reported
-    assert isinstance(error, publishing.BrokerUnavailable)
+    assert isinstance(error, publishing.BrokerUnavailableError)
     assert str(error.cause) == "connection lost while sending"
 
 
 def test_hung_attempts_counts_attempts_stuck_after_their_deadline(silent_port):
     # Earlier tests' stuck attempts end once their silent ports are closed.
     wait_until(lambda: publishing.hung_attempts() == 0, what="earlier stuck attempts to end")
-    with pytest.raises(publishing.BrokerUnavailable):
+    with pytest.raises(publishing.BrokerUnavailableError):
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     assert publishing.hung_attempts() == 1  # this one, stuck on the socket open till the end

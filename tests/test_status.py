@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from django_jobtastic import UserFacingError
-from django_jobtastic.status import GENERIC_FAILURE, jsonable, status_body, task_payload
+from django_jobtastic.web.payloads import GENERIC_FAILURE, jsonable, status_body, task_payload
 
 NO_PROGRESS_KEYS = {"completed": None, "total": None, "message": None, "started_at": None}
 

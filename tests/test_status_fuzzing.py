@@ -15,7 +15,7 @@ from django.test import Client, override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from django_jobtastic.tokens import SALT, session_owner
+from django_jobtastic.web.tokens import SALT, session_owner
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from celery.backends.base import DisabledBackend
 from django.db import connections
 from django.test import Client
 
-from django_jobtastic import reading
-from django_jobtastic.recent import RecentAnswers, answers
-from django_jobtastic.status import GENERIC_FAILURE
+from django_jobtastic.web import result_reading as reading
+from django_jobtastic.web.answer_reuse import RecentAnswers, answers
+from django_jobtastic.web.payloads import GENERIC_FAILURE
 from tests.celery_app import app
 from tests.statuses import PROGRESS_META, new_id, read, status_url_for, store
 

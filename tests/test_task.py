@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_jobtastic import JobtasticTask, UserFacingError
-from django_jobtastic.registration import registered_instance
+from django_jobtastic.task.registration import registered_instance
 from tests import jobs, probe
 from tests.celery_app import app
 
@@ -352,4 +352,4 @@ def test_update_progress_repeated_completion_message_is_not_lost(eager, marker, 
 def test_abstract_base_methods_are_plain_functions_on_the_class():
     assert JobtasticTask.delay_or_fail.__name__ == "delay_or_fail"
     assert not hasattr(JobtasticTask.delay_or_fail, "__self__")
-    assert "django_jobtastic.task.JobtasticTask" not in app.tasks
+    assert "django_jobtastic.task.base.JobtasticTask" not in app.tasks

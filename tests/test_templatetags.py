@@ -16,8 +16,8 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import translation
 
-from django_jobtastic.tokens import read_token, session_owner
-from django_jobtastic.widget import widget_messages
+from django_jobtastic.web.tokens import read_token, session_owner
+from django_jobtastic.web.widget import widget_messages
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,8 @@ def test_hostile_label_is_escaped():
 
 def test_hostile_translations_survive_as_data_not_markup(monkeypatch):
     monkeypatch.setattr(
-        "django_jobtastic.widget._", lambda text: HOSTILE if text.startswith("Waiting") else text
+        "django_jobtastic.web.widget._",
+        lambda text: HOSTILE if text.startswith("Waiting") else text,
     )
     markup = render("{% jobtastic_progress t %}", request=anonymous_request(), t=TASK_ID)
     parser = Attributes()

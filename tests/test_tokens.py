@@ -8,7 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
 from django.test import RequestFactory
 
-from django_jobtastic.tokens import (
+from django_jobtastic.web.tokens import (
     SALT,
     is_owner,
     make_token,

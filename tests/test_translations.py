@@ -13,7 +13,7 @@ from celery import states
 from django.template import Context, Template
 from django.utils import translation
 
-from django_jobtastic.status import GENERIC_FAILURE
+from django_jobtastic.web.payloads import GENERIC_FAILURE
 from tests.statuses import failed, new_id, read, status_url_for, store
 from tests.test_templatetags import anonymous_request
 

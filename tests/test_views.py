@@ -18,10 +18,11 @@ from django.db import OperationalError
 from django.test import Client
 from kombu.exceptions import ContentDisallowed, DecodeError, SerializerNotInstalled
 
-from django_jobtastic import UserFacingError, reading
+from django_jobtastic import UserFacingError
 from django_jobtastic.queueing_errors import not_queued
-from django_jobtastic.status import GENERIC_FAILURE
-from django_jobtastic.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
+from django_jobtastic.web import result_reading as reading
+from django_jobtastic.web.payloads import GENERIC_FAILURE
+from django_jobtastic.web.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.celery_app import app
 from tests.statuses import (
     PROGRESS_META,
@@ -171,7 +172,7 @@ def test_forged_exception_type_reads_as_a_failure_not_an_error(client):
     meta = app.backend._get_result_meta(forged, states.FAILURE, None, None)
     write_raw_meta(task_id, meta)
     assert read(client, status_url_for(client, task_id))[1]["task"] == failed(
-        task_id, "ResultNotReadable", GENERIC_FAILURE
+        task_id, "ResultNotReadableError", GENERIC_FAILURE
     )
 
 
@@ -351,5 +352,5 @@ def test_a_result_this_process_may_not_decode_is_a_failure_not_a_500(client, mon
     task = read(client, url)[1]["task"]
     assert (task["status"], task["error"]) == (
         "FAILURE",
-        {"type": "ResultNotReadable", "message": GENERIC_FAILURE},
+        {"type": "ResultNotReadableError", "message": GENERIC_FAILURE},
     )

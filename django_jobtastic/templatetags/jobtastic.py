@@ -7,8 +7,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from django_jobtastic.links import TaskOrId, status_url
-from django_jobtastic.widget import widget_context
+from django_jobtastic.web.status_urls import TaskOrId, status_url
+from django_jobtastic.web.widget import widget_context
 
 register = template.Library()
 

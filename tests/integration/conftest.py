@@ -207,7 +207,7 @@ def collect(process: subprocess.Popen[str]) -> list[dict[str, object]]:
 
 def entries_of(task_class: type, **kwargs: object):
     """The herd and result entries of ``task_class`` called with ``kwargs``."""
-    from django_jobtastic.registration import registered_instance
+    from django_jobtastic.task.registration import registered_instance
 
     task = registered_instance(task_class)
     return task._entries(task._digest((), kwargs))

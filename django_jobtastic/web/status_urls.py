@@ -7,7 +7,7 @@ from typing import Protocol, TypeAlias
 from django.http import HttpRequest
 from django.urls import reverse
 
-from django_jobtastic.tokens import make_token, owner_of
+from django_jobtastic.web.tokens import make_token, owner_of
 
 
 class HasTaskId(Protocol):

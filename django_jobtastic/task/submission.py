@@ -17,11 +17,15 @@ from celery.utils import uuid
 from django.core.exceptions import ImproperlyConfigured
 
 from django_jobtastic.conf import conf
-from django_jobtastic.coordination import CoordinatedTask
-from django_jobtastic.herd import CacheUnavailable
-from django_jobtastic.publishing import BrokerUnavailable, PublishUnconfirmed, publish_within
 from django_jobtastic.queueing_errors import not_queued
-from django_jobtastic.registration import class_or_instance_method
+from django_jobtastic.task.coordination import CoordinatedTask
+from django_jobtastic.task.herd import CacheUnavailableError
+from django_jobtastic.task.publishing import (
+    BrokerUnavailableError,
+    PublishUnconfirmedError,
+    publish_within,
+)
+from django_jobtastic.task.registration import class_or_instance_method
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -133,7 +137,7 @@ class SubmittingTask(CoordinatedTask):
         try:
             entries = self._entries(digest)
             reused = self._reuse_or_claim(entries, task_id)
-        except CacheUnavailable as error:
+        except CacheUnavailableError as error:
             logger.warning(
                 "Jobtastic: cache unavailable (%s); submitting %s[%s] without caching or "
                 "herd avoidance",
@@ -180,7 +184,7 @@ class SubmittingTask(CoordinatedTask):
             return self._publish(args, kwargs, task_id, {**options, "producer": producer})
 
         def not_queued_after_all(error: BaseException) -> None:
-            cause = error.cause if isinstance(error, BrokerUnavailable) else error
+            cause = error.cause if isinstance(error, BrokerUnavailableError) else error
             logger.warning(
                 "Jobtastic: %s[%s] was not queued after all: %s", self.name, task_id, cause
             )
@@ -188,7 +192,7 @@ class SubmittingTask(CoordinatedTask):
 
         try:
             return publish_within(self.app, conf.PUBLISH_TIMEOUT, send, not_queued_after_all)
-        except PublishUnconfirmed as error:
+        except PublishUnconfirmedError as error:
             logger.warning("Jobtastic: %s[%s] assumed queued: %s", self.name, task_id, error)
             return self.AsyncResult(task_id)
 
@@ -197,7 +201,7 @@ class SubmittingTask(CoordinatedTask):
     ) -> JobResult:
         try:
             return self._publish_by_deadline(args, kwargs, task_id, options)
-        except BrokerUnavailable as error:
+        except BrokerUnavailableError as error:
             logger.warning(
                 "Jobtastic: broker unavailable (%s); running %s[%s] in this process",
                 error,
@@ -228,7 +232,7 @@ class SubmittingTask(CoordinatedTask):
     ) -> JobResult:
         try:
             return self._publish_by_deadline(args, kwargs, task_id, options)
-        except BrokerUnavailable as error:
+        except BrokerUnavailableError as error:
             logger.warning(
                 "Jobtastic: broker unavailable (%s); %s[%s] recorded as failed",
                 error,

@@ -1,7 +1,12 @@
 """The cache entries behind herd avoidance and result caching.
 
-Every cache error is turned into ``CacheUnavailable`` so the task can fall back to an
+Every cache error is turned into ``CacheUnavailableError`` so the task can fall back to an
 uncached submission instead of failing the user's request.
+
+Django's cache API has ``add`` (atomic on shared backends) but no compare-and-delete, so
+"remove the entry only if it still names my task" is a read then a delete, and a claim made
+between the two would be lost. On Django's own Redis backend both operations run as one Lua
+script. Other backends fall back to read-then-write: the window is a few microseconds.
 """
 
 from __future__ import annotations
@@ -10,19 +15,64 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from typing import Any
 
 from django.core.cache import BaseCache
+from django.core.cache.backends.redis import RedisCache
 
-from django_jobtastic import keys
-from django_jobtastic.atomic import delete_if_equal, replace_if_equal
+from django_jobtastic.task import keys
 
 #: How often a claim re-reads an entry that changed under it before giving up the race.
 CLAIM_ATTEMPTS = 5
 #: Seconds a caller that lost a takeover waits for the winner to swap the entry in.
 TAKEOVER_WAIT = 0.005
 
+_DELETE_IF_EQUAL = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+_REPLACE_IF_EQUAL = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+if tonumber(ARGV[3]) > 0 then
+    redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+    redis.call('set', KEYS[1], ARGV[2])
+end
+return 1
+"""
 
-class CacheUnavailable(Exception):
+
+def _redis_script(cache: RedisCache, script: str, key: str, *values: Any) -> int:
+    client_wrapper: Any = cache._cache
+    redis_key = cache.make_and_validate_key(key)
+    client = client_wrapper.get_client(redis_key, write=True)
+    serialize = client_wrapper._serializer.dumps
+    arguments = [serialize(value) if isinstance(value, str) else value for value in values]
+    return int(client.eval(script, 1, redis_key, *arguments))
+
+
+def delete_if_equal(cache: BaseCache, key: str, expected: str) -> bool:
+    """Delete ``key`` only while it holds ``expected``; whether it was deleted."""
+    if isinstance(cache, RedisCache):
+        return _redis_script(cache, _DELETE_IF_EQUAL, key, expected) == 1
+    if cache.get(key) != expected:
+        return False
+    cache.delete(key)
+    return True
+
+
+def replace_if_equal(cache: BaseCache, key: str, expected: str, new: str, timeout: int) -> bool:
+    """Set ``key`` to ``new`` for ``timeout`` s only while it holds ``expected``."""
+    if isinstance(cache, RedisCache):
+        milliseconds = int(timeout * 1000) if timeout else 0
+        return _redis_script(cache, _REPLACE_IF_EQUAL, key, expected, new, milliseconds) == 1
+    if cache.get(key) != expected:
+        return False
+    cache.set(key, new, timeout=timeout)
+    return True
+
+
+class CacheUnavailableError(Exception):
     """The cache raised; the caller degrades to working without it."""
 
 
@@ -39,7 +89,7 @@ def _cache_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:  # any backend's failure means "no cache" to us
-        raise CacheUnavailable(f"{type(error).__name__}: {error}") from error
+        raise CacheUnavailableError(f"{type(error).__name__}: {error}") from error
 
 
 class JobEntries:
@@ -112,7 +162,8 @@ class JobEntries:
 
 
 def open_entries(alias: str, digest: str) -> JobEntries:
-    """The entries of ``digest`` in the cache ``alias`` (``CacheUnavailable`` if it can't open)."""
+    """The entries of ``digest`` in the cache ``alias``; ``CacheUnavailableError`` if it
+    cannot be opened."""
     from django.core.cache import caches
 
     with _cache_errors():

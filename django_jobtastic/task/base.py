@@ -5,16 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from time import monotonic
 from typing import Any, ClassVar
 
+import psutil
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
-from django_jobtastic import keys, memleak, progress
 from django_jobtastic.conf import conf
-from django_jobtastic.registration import register_everywhere
-from django_jobtastic.submission import SubmittingTask
+from django_jobtastic.task import keys, progress
+from django_jobtastic.task.registration import register_everywhere
+from django_jobtastic.task.submission import SubmittingTask
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class JobtasticTask(SubmittingTask):
         outer = _active.tracker
         _active.tracker = tracker
         tracker.write_initial()
-        rss_before = memleak.resident_bytes() if self.memleak_threshold >= 0 else None
+        rss_before = _resident_bytes() if self.memleak_threshold >= 0 else None
         try:
             result = self.calculate_result(*args, **kwargs)
         finally:
@@ -96,18 +96,8 @@ class JobtasticTask(SubmittingTask):
         call held back by the interval is written when it has passed, unless a newer one is.
         """
         tracker = _active.tracker
-        if tracker is None:
-            return  # not inside a running job: nothing to report to
-        if completed < total and update_frequency > 1 and completed % update_frequency:
-            return
-        if monotonic() < tracker.next_write_at and (
-            completed < total or total == tracker.finished_total  # "done" again
-        ):
-            tracker.pending = (completed, total, message)
-            if tracker.flush_timer is None:
-                tracker.schedule_flush()
-            return
-        tracker.write(completed, total, message)
+        if tracker is not None:  # else not inside a running job: nothing to report to
+            tracker.report(completed, total, update_frequency, message)
 
     def _progress_store(self) -> progress.Store | None:
         """Where this run's progress goes: its task id in the result backend.
@@ -146,8 +136,8 @@ class JobtasticTask(SubmittingTask):
     # -- memory leaks ----------------------------------------------------------------------
 
     def _check_memory(self, before: int, args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
-        after = memleak.resident_bytes()
-        if memleak.exceeds(after - before, self.memleak_threshold):
+        after = _resident_bytes()
+        if _exceeds(after - before, self.memleak_threshold):
             named = keys.bind_arguments(self._signature, args, kwargs)
             self.warn_of_memory_leak(after - before, before, after, named)
 
@@ -164,9 +154,9 @@ class JobtasticTask(SubmittingTask):
             "start=%.1fMB end=%.1fMB",
             self.name,
             self.request.id,
-            memleak.to_mb(growth),
-            memleak.to_mb(beginning_usage),
-            memleak.to_mb(ending_usage),
+            _to_mb(growth),
+            _to_mb(beginning_usage),
+            _to_mb(ending_usage),
         )
 
 
@@ -195,3 +185,20 @@ def _validate(cls: type[JobtasticTask]) -> None:
         fail("cache_duration", f"must be an int >= -1, not {duration!r}")
     if not isinstance(cls.memleak_threshold, (int, float)):
         fail("memleak_threshold", f"must be a number, not {cls.memleak_threshold!r}")
+
+
+BYTES_PER_MB = 1_000_000  # SI megabytes, as ``memleak_threshold`` is documented
+
+
+def _resident_bytes() -> int:
+    """The resident set size of this process, in bytes."""
+    return int(psutil.Process().memory_info().rss)
+
+
+def _exceeds(growth: int, threshold_mb: float) -> bool:
+    """Whether ``growth`` bytes is above ``threshold_mb`` (SI megabytes)."""
+    return growth > threshold_mb * BYTES_PER_MB
+
+
+def _to_mb(size: int) -> float:
+    return round(size / BYTES_PER_MB, 1)

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from django.core.cache import caches
 
-from django_jobtastic.atomic import delete_if_equal, replace_if_equal
+from django_jobtastic.task.herd import delete_if_equal, replace_if_equal
 
 pytestmark = pytest.mark.django_db
 

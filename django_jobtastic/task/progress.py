@@ -1,7 +1,7 @@
 """Progress bookkeeping of one run: throttled writes, and the meta written with PROGRESS.
 
-The job's loop decides *whether* to write in a few dozen nanoseconds (see
-``JobtasticTask.update_progress``); this module builds and stores the meta when it does.
+``ProgressTracker.report`` decides *whether* to write in a few dozen nanoseconds, so a job's
+loop may report every item; the meta is built and stored only when it does.
 A call that the time throttle holds back is not lost: it becomes the pending point, written
 when the interval has passed unless a newer call is written first. Otherwise a job that
 reports a step and then works on a long one would show the old figure all along.
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from time import monotonic
 from typing import Any
 
-from django_jobtastic.estimation import RemainingTimeEstimator
+from django_jobtastic.task.estimation import RemainingTimeEstimator
 
 PROGRESS = "PROGRESS"
 
@@ -41,30 +41,51 @@ class ProgressTracker:
     __slots__ = (
         "_closed",
         "_estimator",
+        "_finished_total",
+        "_flush_timer",
         "_flushed",
         "_lock",
+        "_next_write_at",
+        "_pending",
         "_store",
-        "finished_total",
-        "flush_timer",
         "interval",
-        "next_write_at",
-        "pending",
         "started_at",
     )
 
-    def __init__(self, interval: float, store: Store | None = None, now: float | None = None):
+    def __init__(self, interval: float, store: Store, now: float | None = None):
         self.interval = interval  # seconds between two writes
         started = monotonic() if now is None else now
         self._estimator = RemainingTimeEstimator(started)
-        self._store = store  # None: nothing to write to (the job was called directly)
+        self._store = store
         self._lock = threading.Lock()  # one writer at a time: the job or the flush timer
         self._closed = False
-        self.next_write_at = started + interval  # monotonic seconds
-        self.finished_total: int | None = None  # the total last reported as reached
-        self.pending: tuple[int, int, str | None] | None = None  # held back by the throttle
+        self._next_write_at = started + interval  # monotonic seconds
+        self._finished_total: int | None = None  # the total last reported as reached
+        self._pending: tuple[int, int, str | None] | None = None  # held back by the throttle
         self._flushed: tuple[int, int, str | None] | None = None  # the last one flushed
-        self.flush_timer: threading.Timer | None = None
+        self._flush_timer: threading.Timer | None = None
         self.started_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def report(
+        self, completed: int, total: int, update_frequency: int, message: str | None
+    ) -> None:
+        """Write this point if the throttles allow, else keep it as the pending point.
+
+        Throttled by count (only every ``update_frequency``-th call) and by time (one write
+        per ``interval``); the first call reaching ``total`` always writes. A point held back
+        by the interval is written when it has passed, unless a newer one is written first.
+        The job's loop calls this for every item: the common path is two comparisons.
+        """
+        if completed < total and update_frequency > 1 and completed % update_frequency:
+            return
+        if monotonic() < self._next_write_at and (
+            completed < total or total == self._finished_total  # "done" again
+        ):
+            self._pending = (completed, total, message)
+            if self._flush_timer is None:
+                self._schedule_flush()
+            return
+        self.write(completed, total, message)
 
     def initial_meta(self) -> dict[str, Any]:
         """The meta written before the calculation starts: 0 % and no estimate yet."""
@@ -80,9 +101,9 @@ class ProgressTracker:
     ) -> dict[str, Any]:
         """Build the PROGRESS meta for this point and schedule the next write."""
         now = monotonic() if now is None else now
-        self.next_write_at = now + self.interval
+        self._next_write_at = now + self.interval
         if completed >= total:
-            self.finished_total = total
+            self._finished_total = total
         if completed <= 0:
             remaining = -1.0
         else:
@@ -104,37 +125,39 @@ class ProgressTracker:
     def write(self, completed: int, total: int, message: str | None) -> None:
         """Write this point now (it supersedes any pending one)."""
         with self._lock:
-            self.pending = None
+            self._pending = None
             self._store_timed(self.meta(completed, total, message))
 
-    def schedule_flush(self) -> None:
+    def _schedule_flush(self) -> None:
         """Make sure the pending point gets written when the next write is due."""
         with self._lock:
-            if self.flush_timer is None and not self._closed and self._store is not None:
+            if self._flush_timer is None and not self._closed:
                 self._start_timer()
 
     def _start_timer(self) -> None:  # with the lock held
-        self.flush_timer = threading.Timer(max(0.0, self.next_write_at - monotonic()), self._flush)
-        self.flush_timer.daemon = True
-        self.flush_timer.start()
+        self._flush_timer = threading.Timer(
+            max(0.0, self._next_write_at - monotonic()), self._flush
+        )
+        self._flush_timer.daemon = True
+        self._flush_timer.start()
 
     def close(self) -> None:
         """The run is over: no flush may land after this (it would overwrite the outcome)."""
         with self._lock:
             self._closed = True
-            timer, self.flush_timer = self.flush_timer, None
+            timer, self._flush_timer = self._flush_timer, None
         if timer is not None:
             timer.cancel()
 
     def _flush(self) -> None:
         with self._lock:
-            self.flush_timer = None
+            self._flush_timer = None
             # ``pending`` is only read here: the job may replace it at any moment (without
             # the lock, to stay cheap), and clearing it could drop the newer point.
-            point = self.pending
+            point = self._pending
             if self._closed or point is None or point is self._flushed:
                 return
-            if monotonic() < self.next_write_at:
+            if monotonic() < self._next_write_at:
                 self._start_timer()  # the job wrote meanwhile: wait for that write's interval
                 return
             self._flushed = point
@@ -142,13 +165,11 @@ class ProgressTracker:
             self._store_timed(self.meta(completed, total, message))
 
     def _store_timed(self, meta: dict[str, Any]) -> None:
-        if self._store is None:
-            return
         started = monotonic()
         self._store(meta)
         finished = monotonic()
         spacing = (finished - started) / WRITE_TIME_SHARE
-        self.next_write_at = max(self.next_write_at, finished + spacing)
+        self._next_write_at = max(self._next_write_at, finished + spacing)
 
 
 class _ActiveRun(threading.local):

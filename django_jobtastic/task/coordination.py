@@ -16,10 +16,10 @@ from typing import Any, ClassVar
 from celery import states
 from celery.signals import task_failure, task_revoked, task_success
 
-from django_jobtastic import keys
 from django_jobtastic.conf import conf
-from django_jobtastic.herd import CacheUnavailable, JobEntries, Liveness, open_entries
-from django_jobtastic.registration import AnyTask
+from django_jobtastic.task import keys
+from django_jobtastic.task.herd import CacheUnavailableError, JobEntries, Liveness, open_entries
+from django_jobtastic.task.registration import AnyTask
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class CoordinatedTask(AnyTask):
             try:
                 entries = self._entries(self._digest(args, kwargs))
                 entries.remember_result(task_id, self.cache_duration)
-            except (TypeError, CacheUnavailable) as error:
+            except (TypeError, CacheUnavailableError) as error:
                 logger.warning(
                     "Jobtastic: result of %s[%s] not cached: %s", self.name, task_id, error
                 )
@@ -136,7 +136,7 @@ class CoordinatedTask(AnyTask):
             return
         try:
             self._entries(self._digest(args, kwargs)).release(task_id)
-        except (TypeError, CacheUnavailable) as error:
+        except (TypeError, CacheUnavailableError) as error:
             logger.warning(
                 "Jobtastic: could not clear the herd entry of %s[%s]: %s", self.name, task_id, error
             )

@@ -44,11 +44,11 @@ BACKEND_DOWN: tuple[type[Exception], ...] = (
 UNREADABLE = (KombuError, SecurityError, ValueError, TypeError, LookupError)
 
 
-class ResultBackendUnavailable(Exception):
+class ResultBackendUnavailableError(Exception):
     """The result backend did not answer; the status is unknown for now."""
 
 
-class ResultNotReadable(Exception):
+class ResultNotReadableError(Exception):
     """The stored state exists but cannot be decoded by this process."""
 
 
@@ -65,7 +65,7 @@ def read_task_state(task_id: str) -> TaskState:
     """The stored state of ``task_id`` (PENDING when the backend knows nothing of it)."""
     backend = current_app.backend
     if isinstance(backend, DisabledBackend):  # no result backend configured: check E002
-        raise ResultBackendUnavailable("no Celery result backend is configured")
+        raise ResultBackendUnavailableError("no Celery result backend is configured")
     # Every backend's own reader, without get_task_meta's wrapper: that one re-reads Celery
     # settings twice per call (a third of a poll's cost) and would retry a backend that is
     # down, where a poll must fail fast (the widget retries, honouring Retry-After).
@@ -73,11 +73,11 @@ def read_task_state(task_id: str) -> TaskState:
     try:
         meta = read(task_id)
     except BACKEND_DOWN as error:
-        raise ResultBackendUnavailable(f"{type(error).__name__}: {error}") from error
+        raise ResultBackendUnavailableError(f"{type(error).__name__}: {error}") from error
     except UNREADABLE as error:
-        raise ResultNotReadable(f"{type(error).__name__}: {error}") from error
+        raise ResultNotReadableError(f"{type(error).__name__}: {error}") from error
     if not isinstance(meta, dict):  # a backend returning something else: unreadable too
-        raise ResultNotReadable(f"the backend returned {type(meta).__name__}")
+        raise ResultNotReadableError(f"the backend returned {type(meta).__name__}")
     state = meta.get("status") or states.PENDING
     traceback = meta.get("traceback")
     return TaskState(

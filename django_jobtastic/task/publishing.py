@@ -37,7 +37,7 @@ CONNECTING, SENDING, DONE, ABANDONED = "connecting", "sending", "done", "abandon
 UNCONFIRMED = "unconfirmed"  # the caller stopped waiting while the message was being sent
 
 
-class BrokerUnavailable(Exception):
+class BrokerUnavailableError(Exception):
     """The broker refused, was unreachable, or did not answer within the deadline."""
 
     def __init__(self, cause: BaseException) -> None:
@@ -45,7 +45,7 @@ class BrokerUnavailable(Exception):
         self.cause = cause
 
 
-class PublishUnconfirmed(Exception):
+class PublishUnconfirmedError(Exception):
     """The message was being sent when the deadline passed: treat the job as queued."""
 
 
@@ -90,7 +90,7 @@ class _Attempt(Generic[T]):
                         return
                     self.result = self.send(producer)
                 except broker_errors as error:
-                    self.error = BrokerUnavailable(error)
+                    self.error = BrokerUnavailableError(error)
         except BaseException as error:  # handed to the caller, who re-raises it
             self.error = error
         finally:
@@ -144,25 +144,25 @@ def publish_within(
 ) -> T:
     """Call ``send(producer)`` with a connected producer within ``timeout`` seconds.
 
-    Raises ``BrokerUnavailable`` when the broker is down (nothing was sent), and
-    ``PublishUnconfirmed`` when sending started but did not finish in time; if that send
+    Raises ``BrokerUnavailableError`` when the broker is down (nothing was sent), and
+    ``PublishUnconfirmedError`` when sending started but did not finish in time; if that send
     fails later, ``on_late_error`` gets its error (from the helper thread). Errors that are
     not the broker's (an argument the serializer cannot encode, ...) propagate unchanged:
     falling back would hide a bug.
     """
     if _hung_attempts >= MAX_HUNG_ATTEMPTS:
-        raise BrokerUnavailable(
+        raise BrokerUnavailableError(
             PublishTimeoutError(f"{_hung_attempts} earlier publishes are still hung")
         )
     attempt = _Attempt(app, send, on_late_error)
     threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True).start()
     if not attempt.finished.wait(timeout):
         if attempt.abandon_if_connecting():
-            raise BrokerUnavailable(
+            raise BrokerUnavailableError(
                 PublishTimeoutError(f"the broker did not answer within {timeout:g} s")
             )
         if not attempt.finished.wait(timeout) and attempt.stop_waiting():
-            raise PublishUnconfirmed(f"sending took over {2 * timeout:g} s")
+            raise PublishUnconfirmedError(f"sending took over {2 * timeout:g} s")
     if attempt.error is not None:
         raise attempt.error
     return attempt.result  # type: ignore[return-value]

@@ -20,15 +20,15 @@ from django.utils.translation import get_language, gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
-from django_jobtastic.reading import (
+from django_jobtastic.web.answer_reuse import answers
+from django_jobtastic.web.payloads import status_body, task_payload
+from django_jobtastic.web.result_reading import (
     BACKEND_DOWN,
-    ResultBackendUnavailable,
-    ResultNotReadable,
+    ResultBackendUnavailableError,
+    ResultNotReadableError,
     read_task_state,
 )
-from django_jobtastic.recent import answers
-from django_jobtastic.status import status_body, task_payload
-from django_jobtastic.tokens import is_owner, read_token
+from django_jobtastic.web.tokens import is_owner, read_token
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ RETRY_AFTER_SECONDS = 5
 
 
 @csrf_exempt
-def status(request: HttpRequest, token: str) -> HttpResponse:
+def status_by_token(request: HttpRequest, token: str) -> HttpResponse:
     """``status/<token>/``: the task in a signed token, if the token is the requester's."""
     if request.method not in READ_METHODS:
         return _method_not_allowed()
@@ -58,20 +58,20 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
             return _not_found()
     except BACKEND_DOWN as error:  # loading request.user hit a database that is down
         return _unavailable(error)
-    return _task_status(signed.task_id)
+    return _answer_status(signed.task_id)
 
 
 @csrf_exempt
-def task_status(request: HttpRequest, task_id: str) -> HttpResponse:
+def status_by_raw_id(request: HttpRequest, task_id: str) -> HttpResponse:
     """``<task_id>/status/``: django-celery's route; anyone with an id reads, so opt-in."""
     if not conf.STATUS_ALLOW_RAW_IDS or not RAW_TASK_ID.fullmatch(task_id):
         return _not_found()  # a disabled route looks like no route at all
     if request.method not in READ_METHODS:
         return _method_not_allowed()
-    return _task_status(task_id)
+    return _answer_status(task_id)
 
 
-def _task_status(task_id: str) -> HttpResponse:
+def _answer_status(task_id: str) -> HttpResponse:
     debug = bool(settings.DEBUG)
     poll_interval = conf.POLL_INTERVAL
     # Everything the body depends on: its failure texts are in the request's language.
@@ -81,7 +81,7 @@ def _task_status(task_id: str) -> HttpResponse:
         read_at = answers.clock()
         try:
             body = _read_status(task_id, debug, poll_interval)
-        except ResultBackendUnavailable as error:
+        except ResultBackendUnavailableError as error:
             return _unavailable(error)
         answers.put(key, body, conf.STATUS_REUSE_SECONDS, read_at)
     return _json_bytes(body)
@@ -91,9 +91,9 @@ def _read_status(task_id: str, debug: bool, poll_interval: float) -> bytes:
     """The encoded status body of ``task_id``, read from the result backend now."""
     try:
         stored = read_task_state(task_id)
-    except ResultNotReadable as error:
+    except ResultNotReadableError as error:
         logger.warning("Jobtastic: the stored state of %s cannot be decoded: %s", task_id, error)
-        # Reported as a FAILURE of type ResultNotReadable, so that polling stops: asking
+        # Reported as a FAILURE of type ResultNotReadableError, so that polling stops: asking
         # again cannot make it readable. Its reason is shown under DEBUG only.
         task = task_payload(task_id, states.FAILURE, error, None, debug=debug)
     else:

@@ -17,7 +17,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from django_jobtastic.conf import conf
-from django_jobtastic.links import TaskOrId, status_url, task_id_of
+from django_jobtastic.web.status_urls import TaskOrId, status_url, task_id_of
 
 SCRIPT_PATH = "django_jobtastic/jobtastic.js"
 STYLESHEET_PATH = "django_jobtastic/jobtastic.css"
