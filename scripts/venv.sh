@@ -10,6 +10,6 @@ group_args=()
 for group in ${groups//,/ }; do group_args+=(--group "$group"); done
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade "pip>=25.1" 2>&1 | grep -v "is ignored" || true
-"$venv/bin/python" -m pip install -q -e ".[redis,db]" "${group_args[@]}" "$@" 2>&1 \
+"$venv/bin/python" -m pip install -q -e ".[redis]" "${group_args[@]}" "$@" 2>&1 \
     | grep -v "is ignored" || true
 "$venv/bin/python" -c "import sys, django, celery; print('venv $venv: Python', sys.version.split()[0], 'Django', django.__version__, 'Celery', celery.__version__)"
