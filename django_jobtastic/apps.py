@@ -13,6 +13,7 @@ class JobtasticConfig(AppConfig):
     def ready(self) -> None:
         from django_jobtastic import checks as jobtastic_checks
 
-        checks.register(jobtastic_checks.check_cache)
-        checks.register(jobtastic_checks.check_result_backend)
-        checks.register(jobtastic_checks.check_status_settings)
+        # Every check carries the tag "jobtastic": `manage.py check --tag jobtastic`.
+        checks.register(jobtastic_checks.check_settings, "jobtastic")
+        checks.register(jobtastic_checks.check_cache, "jobtastic", checks.Tags.caches)
+        checks.register(jobtastic_checks.check_result_backend, "jobtastic")

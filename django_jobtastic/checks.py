@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+import difflib
 from collections.abc import Mapping
 from importlib import import_module
 from typing import Any
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import autodiscover_modules
 
-from django_jobtastic.conf import conf
+from django_jobtastic.conf import PREFIX, SETTINGS, conf, invalid_settings, unknown_settings
 
 #: Backends whose entries one process cannot see from another.
 PROCESS_LOCAL_CACHES = frozenset(
@@ -153,18 +153,23 @@ def check_result_backend(**kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
-def check_status_settings(**kwargs: Any) -> list[CheckMessage]:
-    try:
-        reuse = conf.STATUS_REUSE_SECONDS
-    except (TypeError, ValueError):
-        reuse = math.nan
-    if 0 <= reuse < math.inf:
-        return []
-    return [
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Every JOBTASTIC_* setting has the right type and range (E004); no unknown name (W004)."""
+    messages: list[CheckMessage] = [
         Error(
-            "JOBTASTIC_STATUS_REUSE_SECONDS must be a finite number of seconds, 0 or more; "
-            f"it is {getattr(settings, 'JOBTASTIC_STATUS_REUSE_SECONDS', None)!r}.",
-            hint="Leave it at 0.2, or set 0 to read the result backend on every poll.",
+            f"{name} must be {expected}; it is {value!r}.",
+            hint=f"Remove it to use the default, {SETTINGS[name.removeprefix(PREFIX)].default!r}.",
             id="django_jobtastic.E004",
         )
+        for name, value, expected in invalid_settings()
     ]
+    for name in unknown_settings():
+        close = difflib.get_close_matches(name, [PREFIX + known for known in SETTINGS], n=1)
+        messages.append(
+            Warning(
+                f"{name} is not a django-jobtastic setting, so it has no effect.",
+                hint=f"Did you mean {close[0]}?" if close else "See the settings reference.",
+                id="django_jobtastic.W004",
+            )
+        )
+    return messages

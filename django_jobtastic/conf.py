@@ -1,8 +1,78 @@
-"""Every JOBTASTIC_* setting, read lazily so ``override_settings`` takes effect at once."""
+"""Every JOBTASTIC_* setting: its default, its rule, and typed access read lazily.
+
+Read at access time, so ``override_settings`` takes effect at once. The rules are checked
+once, by the system check ``django_jobtastic.E004`` (``checks.check_settings``), so a wrong
+value is reported at start-up naming the setting, not as a ``ValueError`` inside a request.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
+
+PREFIX = "JOBTASTIC_"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default and what a valid value is (in words, for the error)."""
+
+    default: Any
+    expected: str
+    valid: Callable[[Any], bool]
+
+
+#: name (without the prefix) -> its rule. The documented defaults live here only.
+SETTINGS: dict[str, Setting] = {
+    "CACHE": Setting(
+        "default", "the alias of a cache in CACHES", lambda v: isinstance(v, str) and v != ""
+    ),
+    "PROGRESS_INTERVAL": Setting(
+        0.5, "a number of seconds, 0 or more", lambda v: _is_number(v) and v >= 0
+    ),
+    "POLL_INTERVAL": Setting(1.0, "a number of seconds above 0", lambda v: _is_number(v) and v > 0),
+    "PUBLISH_TIMEOUT": Setting(
+        2.0, "a number of seconds above 0", lambda v: _is_number(v) and v > 0
+    ),
+    "TOKEN_MAX_AGE": Setting(
+        86400,
+        "a whole number of seconds above 0",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+    ),
+    "STATUS_ALLOW_RAW_IDS": Setting(False, "True or False", lambda v: isinstance(v, bool)),
+    "STATUS_REUSE_SECONDS": Setting(
+        0.2,
+        "a number of seconds, 0 or more (0 turns re-use off)",
+        lambda v: _is_number(v) and v >= 0,
+    ),
+}
+
+
+def _value(name: str) -> Any:
+    return getattr(settings, PREFIX + name, SETTINGS[name].default)
+
+
+def invalid_settings() -> list[tuple[str, Any, str]]:
+    """``(full name, value, what it should be)`` for every setting that breaks its rule."""
+    return [
+        (PREFIX + name, value, rule.expected)
+        for name, rule in SETTINGS.items()
+        if not rule.valid(value := _value(name))
+    ]
+
+
+def unknown_settings() -> list[str]:
+    """Names in the project's settings that start with JOBTASTIC_ but are none of ours."""
+    known = {PREFIX + name for name in SETTINGS}
+    return sorted(name for name in dir(settings) if name.startswith(PREFIX) and name not in known)
 
 
 class JobtasticSettings:
@@ -11,37 +81,37 @@ class JobtasticSettings:
     @property
     def CACHE(self) -> str:
         """Alias of the Django cache holding herd entries and cached result ids."""
-        return str(getattr(settings, "JOBTASTIC_CACHE", "default"))
+        return str(_value("CACHE"))
 
     @property
     def PROGRESS_INTERVAL(self) -> float:
         """Minimum seconds between two progress writes of one run."""
-        return float(getattr(settings, "JOBTASTIC_PROGRESS_INTERVAL", 0.5))
+        return float(_value("PROGRESS_INTERVAL"))
 
     @property
     def POLL_INTERVAL(self) -> float:
         """Seconds between two polls of the progress widget."""
-        return float(getattr(settings, "JOBTASTIC_POLL_INTERVAL", 1.0))
+        return float(_value("POLL_INTERVAL"))
 
     @property
     def STATUS_REUSE_SECONDS(self) -> float:
         """Seconds one process answers further polls of a task with the status it just read."""
-        return float(getattr(settings, "JOBTASTIC_STATUS_REUSE_SECONDS", 0.2))
+        return float(_value("STATUS_REUSE_SECONDS"))
 
     @property
     def PUBLISH_TIMEOUT(self) -> float:
         """Seconds after which the *_or_eager / *_or_fail helpers give up on the broker."""
-        return float(getattr(settings, "JOBTASTIC_PUBLISH_TIMEOUT", 2.0))
+        return float(_value("PUBLISH_TIMEOUT"))
 
     @property
     def TOKEN_MAX_AGE(self) -> int:
         """Seconds a signed status token stays valid."""
-        return int(getattr(settings, "JOBTASTIC_TOKEN_MAX_AGE", 86400))
+        return int(_value("TOKEN_MAX_AGE"))
 
     @property
     def STATUS_ALLOW_RAW_IDS(self) -> bool:
         """Serve the django-celery style ``<task_id>/status/`` route (anyone with an id reads)."""
-        return bool(getattr(settings, "JOBTASTIC_STATUS_ALLOW_RAW_IDS", False))
+        return bool(_value("STATUS_ALLOW_RAW_IDS"))
 
 
 conf = JobtasticSettings()

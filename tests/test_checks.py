@@ -8,7 +8,7 @@ from django.test import override_settings
 from django_jobtastic.checks import (
     check_cache,
     check_result_backend,
-    check_status_settings,
+    check_settings,
     database_cache_adds_atomically,
 )
 from tests.celery_app import app
@@ -21,7 +21,7 @@ def ids(messages) -> list[str]:
 
 
 def test_checks_pass_on_the_test_settings():
-    assert check_cache() + check_result_backend() + check_status_settings() == []
+    assert check_cache() + check_result_backend() + check_settings() == []
 
 
 def test_checks_run_through_manage_py_check():
@@ -130,15 +130,83 @@ def test_database_cache_as_herd_cache_is_checked(settings):
     assert ids(check_cache()) == ([] if atomic else ["django_jobtastic.W003"])
 
 
-@pytest.mark.parametrize("reuse", [0, 0.2, 5])
-def test_status_reuse_seconds_that_are_fine(settings, reuse):
-    settings.JOBTASTIC_STATUS_REUSE_SECONDS = reuse
-    assert check_status_settings() == []
+GOOD_VALUES = {
+    "JOBTASTIC_CACHE": ["default", "other"],
+    "JOBTASTIC_PROGRESS_INTERVAL": [0, 0.25, 3],
+    "JOBTASTIC_POLL_INTERVAL": [0.5, 2],
+    "JOBTASTIC_PUBLISH_TIMEOUT": [0.1, 5],
+    "JOBTASTIC_TOKEN_MAX_AGE": [1, 3600],
+    "JOBTASTIC_STATUS_ALLOW_RAW_IDS": [True, False],
+    "JOBTASTIC_STATUS_REUSE_SECONDS": [0, 0.2, 5],
+}
+BAD_VALUES = {
+    "JOBTASTIC_CACHE": ["", None, 3],
+    "JOBTASTIC_PROGRESS_INTERVAL": [-1, "0.5", float("nan"), True],
+    "JOBTASTIC_POLL_INTERVAL": [0, -1, "1", float("inf"), None],
+    "JOBTASTIC_PUBLISH_TIMEOUT": [0, "2", float("inf")],
+    "JOBTASTIC_TOKEN_MAX_AGE": [0, -5, 1.5, "86400", True],
+    "JOBTASTIC_STATUS_ALLOW_RAW_IDS": ["False", 1, None],
+    "JOBTASTIC_STATUS_REUSE_SECONDS": [-1, float("inf"), float("nan"), "soon", None],
+}
 
 
-@pytest.mark.parametrize("reuse", [-1, float("inf"), float("nan"), "soon", None])
-def test_status_reuse_seconds_not_finite_and_positive_is_e004(settings, reuse):
-    settings.JOBTASTIC_STATUS_REUSE_SECONDS = reuse
-    [message] = check_status_settings()
+def test_every_setting_has_its_good_and_bad_values_here():
+    from django_jobtastic.conf import PREFIX, SETTINGS
+
+    assert set(GOOD_VALUES) == set(BAD_VALUES) == {PREFIX + name for name in SETTINGS}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [(name, value) for name, values in GOOD_VALUES.items() for value in values]
+)
+def test_a_valid_setting_passes(settings, name, value):
+    setattr(settings, name, value)
+    assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [(name, value) for name, values in BAD_VALUES.items() for value in values]
+)
+def test_a_setting_of_the_wrong_type_or_range_is_e004_naming_it(settings, name, value):
+    setattr(settings, name, value)
+    [message] = check_settings()
     assert message.id == "django_jobtastic.E004"
-    assert repr(reuse) in message.msg
+    assert message.msg.startswith(f"{name} must be ")
+    assert message.msg.endswith(f"; it is {value!r}.")
+
+
+def test_an_unknown_jobtastic_setting_is_w004_with_a_suggestion(settings):
+    settings.JOBTASTIC_POLL_INTERVALL = 2
+    [message] = check_settings()
+    assert message.id == "django_jobtastic.W004"
+    assert message.msg == (
+        "JOBTASTIC_POLL_INTERVALL is not a django-jobtastic setting, so it has no effect."
+    )
+    assert message.hint == "Did you mean JOBTASTIC_POLL_INTERVAL?"
+
+
+def test_a_bad_setting_fails_manage_py_check(settings):
+    from django.core.management.base import SystemCheckError
+
+    settings.JOBTASTIC_TOKEN_MAX_AGE = "a day"
+    with pytest.raises(SystemCheckError, match="JOBTASTIC_TOKEN_MAX_AGE must be a whole number"):
+        call_command("check")
+
+
+def test_every_check_carries_the_jobtastic_tag(settings):
+    from django.core.checks import registry
+
+    settings.JOBTASTIC_CACHE = "nope"
+    settings.JOBTASTIC_POLL_INTERVAL = 0
+    found = registry.run_checks(tags=["jobtastic"])
+    assert sorted({message.id for message in found}) == [
+        "django_jobtastic.E001",
+        "django_jobtastic.E004",
+    ]
+    ours = [
+        check
+        for check in registry.registry.get_checks()
+        if check.__module__.startswith("django_jobtastic")
+    ]
+    assert len(ours) == 3
+    assert all("jobtastic" in check.tags for check in ours)
