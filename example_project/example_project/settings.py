@@ -4,6 +4,10 @@ With no environment, everything is embedded and needs no server: kombu's filesys
 (django-jobtastic's atomic variant) polled every 0.1 s, results in the database
 (django-celery-results) and the database cache, all on SQLite in WAL mode. ``REDIS_URL``
 switches broker, results and cache to Redis. ``EXAMPLE_VAR`` moves the data folder.
+
+``EXAMPLE_DEBUG=0`` turns DEBUG off; then ``EXAMPLE_SECRET_KEY`` must be set (there is no
+built-in key to fall back on). With DEBUG on, a random key is made once and kept in the data
+folder, so sessions survive a restart.
 """
 
 from __future__ import annotations
@@ -13,15 +17,26 @@ from pathlib import Path
 from typing import Any
 
 import django
+from django.core.exceptions import ImproperlyConfigured
 
 from django_jobtastic.filesystem_transport import broker_folders
+from example_project.secret_key import development_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("EXAMPLE_VAR", BASE_DIR.parent / "var" / "demo"))
 VAR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY", "example-only-not-secret")
 DEBUG = os.environ.get("EXAMPLE_DEBUG", "1") == "1"
+# No usable key is built in: with DEBUG off, the environment must give one.
+SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "Set EXAMPLE_SECRET_KEY to a long random value to run the example with DEBUG off "
+            "(EXAMPLE_DEBUG=0); for example: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(50))'"
+        )
+    SECRET_KEY = development_secret_key(VAR / "secret_key")  # sessions survive restarts
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 
 INSTALLED_APPS = [
