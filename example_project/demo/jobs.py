@@ -1,15 +1,21 @@
 """The demo's jobs: the seed's division job, a CSV export and a chart.
 
 Each sleeps a little per step to stand in for real work, so the progress bar has something
-to show. Results that are files come back as ``{"url": ...}``: the widget links to them.
+to show. Results that are files come back as ``{"url": ..., "file": ...}``: the widget links
+to the URL, ``/jobs/<kind>/<task id>/file/``, and the view behind it serves ``file`` to the
+sessions that hold that task id only. The job itself knows nothing of web requests (it runs
+in the worker): only its own task id.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import random
+import re
+import secrets
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -18,10 +24,42 @@ from django.urls import reverse
 from django_jobtastic import JobtasticTask, UserFacingError
 
 
-def _output(kind: str, name: str) -> tuple[Any, str]:
-    folder = settings.OUTPUT_DIR / kind
+@dataclass(frozen=True)
+class Output:
+    """Where a kind of job keeps its files, and how they are served."""
+
+    folder: str
+    suffix: str
+    content_type: str
+    attachment: bool
+
+    @property
+    def name_pattern(self) -> re.Pattern[str]:
+        return re.compile(rf"[A-Za-z0-9_-]+\.{self.suffix}")
+
+
+#: The jobs that write a file, by the kind in their URLs.
+OUTPUT_KINDS = {
+    "export": Output("exports", "csv", "text/csv", attachment=True),
+    "chart": Output("charts", "svg", "image/svg+xml", attachment=False),
+}
+
+
+def _output(task: JobtasticTask, kind: str, stem: str) -> tuple[Path, dict[str, str]]:
+    """A new file for this run, and the result fields that lead to it.
+
+    The name has a random part: no file is reachable by guessing, and a second run never
+    writes into the first one's file. The URL names the task, not the file.
+    """
+    output = OUTPUT_KINDS[kind]
+    folder = settings.OUTPUT_DIR / output.folder
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / name, reverse("download", kwargs={"kind": kind, "name": name})
+    name = f"{stem}-{secrets.token_hex(16)}.{output.suffix}"
+    task_id = task.request.id
+    if not task_id:
+        raise RuntimeError(f"{task.name} must run as a task (its file is found by task id)")
+    url = reverse("job_file", kwargs={"kind": kind, "task_id": task_id})
+    return folder / name, {"url": url, "file": name, "filename": f"{stem}.{output.suffix}"}
 
 
 class LotsOfDivisionTask(JobtasticTask):
@@ -55,11 +93,9 @@ class CsvExportTask(JobtasticTask):
     cache_duration = 3600
 
     def calculate_result(self, rows: int, pace: float = 0.002) -> dict[str, Any]:
-        path, url = _output("exports", f"orders-{rows}.csv")
+        path, found_by = _output(self, "export", f"orders-{rows}")
         generator = random.Random(rows)
-        # A name of this run's own: a second run after the herd entry expired never writes
-        # into the same file.
-        partial = path.with_suffix(f".{self.request.id or 'eager'}.partial")
+        partial = path.with_suffix(".partial")
         with partial.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(["order", "customer", "amount"])
@@ -69,7 +105,7 @@ class CsvExportTask(JobtasticTask):
                 time.sleep(pace)
                 self.update_progress(row, rows, message="Writing orders")
         partial.replace(path)  # a download never sees half a file
-        return {"url": url, "rows": rows}
+        return {**found_by, "rows": rows}
 
 
 class ChartTask(JobtasticTask):
@@ -86,11 +122,9 @@ class ChartTask(JobtasticTask):
             values.append(values[-1] + generator.uniform(-1, 1))
             time.sleep(pace)
             self.update_progress(done, points, message="Simulating")
-        svg = _line_chart(values)
-        digest = hashlib.sha256(svg.encode()).hexdigest()[:12]
-        path, url = _output("charts", f"walk-{points}-{digest}.svg")
-        path.write_text(svg)
-        return {"url": url, "points": points}
+        path, found_by = _output(self, "chart", f"walk-{points}")
+        path.write_text(_line_chart(values))
+        return {**found_by, "points": points}
 
 
 def _line_chart(values: list[float], width: int = 600, height: int = 240) -> str:

@@ -8,5 +8,6 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("jobs/<str:kind>/", views.start, name="start"),
     path("jobs/<str:kind>/<str:task_id>/", views.job, name="job"),
-    path("download/<str:kind>/<str:name>", views.download, name="download"),
+    # A job's file is reached through the job, so only by the sessions that asked for it.
+    path("jobs/<str:kind>/<str:task_id>/file/", views.job_file, name="job_file"),
 ]

@@ -1,33 +1,51 @@
-"""The demo's pages: start a job, follow it, download what it made."""
+"""The demo's pages: start a job, follow it, download what it made.
+
+Who may see a job: the session that asked for it. ``start`` remembers every task id it hands
+out in ``request.session["jobs"]`` (a new job, a running identical one it latched onto, or one
+answered from the cache alike: the session asked for it), and the job page and the job's file
+are served only for ids the session holds. Anyone else gets a 404, as for a job that does not
+exist.
+"""
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
-from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from demo.jobs import ChartTask, CsvExportTask, LotsOfDivisionTask
+from demo.forms import ChartForm, DivisionForm, ExportForm
+from demo.jobs import OUTPUT_KINDS, ChartTask, CsvExportTask, LotsOfDivisionTask
 
 JOBS: dict[str, Any] = {
     "division": LotsOfDivisionTask,
     "export": CsvExportTask,
     "chart": ChartTask,
 }
+FORMS: dict[str, type[forms.Form]] = {
+    "division": DivisionForm,
+    "export": ExportForm,
+    "chart": ChartForm,
+}
+INITIAL: dict[str, dict[str, Any]] = {
+    "division": {
+        "numerators": ", ".join(str(n) for n in range(1, 81)),
+        "denominators": ", ".join(str(2 + n % 7) for n in range(80)),
+        "label": "Dividing",
+    },
+    "export": {"rows": 1500},
+    "chart": {"points": 150},
+}
 TITLES = {"division": "Lots of division", "export": "CSV export", "chart": "Random-walk chart"}
-MAX_ITEMS = 5000
-#: 2 ms a row: the longest export (40 s) stays well within its 120 s herd avoidance.
-MAX_ROWS = 20_000
-#: Jobs remembered per session: only who started a job may follow it.
+BUTTONS = {"division": "Divide", "export": "Export orders", "chart": "Draw the chart"}
+#: Jobs remembered per session: only who asked for a job may follow it and download its file.
 REMEMBERED_JOBS = 50
-OUTPUT_NAME = re.compile(r"[A-Za-z0-9_.-]+\.(csv|svg)")
 #: How a submission was served, told on the job page. It travels in the redirect's query
 #: string, not in django.contrib.messages: messages live in one cookie per browser, so two
 #: tabs submitting at once would overwrite each other's notice.
@@ -39,26 +57,20 @@ OUTCOMES = {
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    # A session from the first page on: two forms sent at once then share it (and the jobs).
-    request.session.setdefault("jobs", [])
-    numerators = ", ".join(str(n) for n in range(1, 81))
-    denominators = ", ".join(str(2 + n % 7) for n in range(80))
-    context = {"numerators": numerators, "denominators": denominators, "titles": TITLES}
-    return render(request, "demo/index.html", context)
+    return _front_page(request)
 
 
 @require_POST
 def start(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in JOBS:
         raise Http404("No such job.")
-    try:
-        kwargs = _job_arguments(kind, request.POST)
-    except ValueError as error:
-        messages.error(request, str(error))
-        return redirect("index")
+    form = FORMS[kind](request.POST)
+    if not form.is_valid():
+        # The front page again, with this form's errors and what the user typed.
+        return _front_page(request, {kind: form})
     own_id = str(uuid.uuid4())
     # Broker down? Run it here and now rather than fail: the demo keeps working.
-    result = JOBS[kind].async_or_eager(kwargs=kwargs, task_id=own_id)
+    result = JOBS[kind].async_or_eager(kwargs=form.cleaned_data, task_id=own_id)
     if result.id == own_id:
         outcome = "new"
     elif result.state == "SUCCESS":
@@ -72,8 +84,8 @@ def start(request: HttpRequest, kind: str) -> HttpResponse:
 
 def job(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     # status_url (and so the widget) grants whoever renders it the right to read the job:
-    # render it only for the session that started the job.
-    if kind not in JOBS or task_id not in request.session.get("jobs", []):
+    # render it only for the session that asked for the job.
+    if kind not in JOBS or not _holds(request, task_id):
         raise Http404("No such job in your session.")
     context = {
         "kind": kind,
@@ -84,48 +96,55 @@ def job(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
     return render(request, "demo/job.html", context)
 
 
-def download(request: HttpRequest, kind: str, name: str) -> FileResponse:
-    if kind not in ("exports", "charts") or not OUTPUT_NAME.fullmatch(name):
+def job_file(request: HttpRequest, kind: str, task_id: str) -> FileResponse:
+    """The file a finished job wrote, for the sessions that asked for that job only.
+
+    The task id is the key: it must be one this session holds, and the file's name is read
+    from that task's own result, never from the URL.
+    """
+    if kind not in OUTPUT_KINDS or not _holds(request, task_id):
         raise Http404("No such file.")
-    path = settings.OUTPUT_DIR / kind / name
+    output = OUTPUT_KINDS[kind]
+    result = JOBS[kind].AsyncResult(task_id)
+    value = result.result if result.successful() else None
+    name = value.get("file") if isinstance(value, dict) else None
+    if not isinstance(name, str) or not output.name_pattern.fullmatch(name):
+        raise Http404("No such file.")  # not finished, or a job of another kind
+    path = settings.OUTPUT_DIR / output.folder / name
     if not path.is_file():
-        raise Http404("No such file.")
-    return FileResponse(path.open("rb"), as_attachment=kind == "exports", filename=name)
+        raise Http404("No such file.")  # cleaned up since
+    response = FileResponse(
+        path.open("rb"),
+        as_attachment=output.attachment,
+        filename=str(value.get("filename") or name),
+        content_type=output.content_type,
+    )
+    response["Cache-Control"] = "private, no-store"
+    # Shown in the browser (the chart), the file is a document of its own: no scripts.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    return response
+
+
+def _front_page(request: HttpRequest, bound: dict[str, forms.Form] | None = None) -> HttpResponse:
+    # A session from the first page on: two forms sent at once then share it (and the jobs).
+    request.session.setdefault("jobs", [])
+    bound = bound or {}
+    sections = [
+        {
+            "kind": kind,
+            "title": TITLES[kind],
+            "button": BUTTONS[kind],
+            "form": bound[kind] if kind in bound else form_class(initial=INITIAL[kind]),
+        }
+        for kind, form_class in FORMS.items()
+    ]
+    return render(request, "demo/index.html", {"sections": sections})
+
+
+def _holds(request: HttpRequest, task_id: str) -> bool:
+    return task_id in request.session.get("jobs", [])
 
 
 def _remember(request: HttpRequest, task_id: str) -> None:
     jobs = [known for known in request.session.get("jobs", []) if known != task_id]
     request.session["jobs"] = [*jobs, task_id][-REMEMBERED_JOBS:]
-
-
-def _numbers(text: str, field: str) -> list[int]:
-    try:
-        numbers = [int(part) for part in text.replace(",", " ").split()]
-    except ValueError:
-        raise ValueError(f"{field}: whole numbers only, separated by commas.") from None
-    if not 0 < len(numbers) <= MAX_ITEMS:
-        raise ValueError(f"{field}: between 1 and {MAX_ITEMS} numbers.")
-    return numbers
-
-
-def _count(text: str, field: str, low: int, high: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{field}: a whole number, please.") from None
-    if not low <= value <= high:
-        raise ValueError(f"{field}: between {low} and {high}.")
-    return value
-
-
-def _job_arguments(kind: str, form: Any) -> dict[str, Any]:
-    if kind == "division":
-        numerators = _numbers(form.get("numerators", ""), "Numerators")
-        denominators = _numbers(form.get("denominators", ""), "Denominators")
-        if len(numerators) != len(denominators):
-            raise ValueError("Give as many denominators as numerators.")
-        label = form.get("label", "")[:200]
-        return {"numerators": numerators, "denominators": denominators, "label": label}
-    if kind == "export":
-        return {"rows": _count(form.get("rows", ""), "Rows", 1, MAX_ROWS)}
-    return {"points": _count(form.get("points", ""), "Points", 2, 2_000)}
