@@ -41,14 +41,18 @@ def test_one_half_never_imports_the_other(half, other):
 
 
 def test_queued_failures_are_stored_under_their_stable_module():
-    """Celery stores a failure's module and class name and rebuilds it from them."""
-    from django_jobtastic.task.submission import not_queued
+    """Celery stores a failure's module and class name, and rebuilds it from them."""
+    from django_jobtastic.queueing_errors import not_queued
+    from tests.celery_app import app
 
-    failure = not_queued(OperationalError("refused"))
-    assert type(failure).__module__ == "django_jobtastic.queueing_errors"
-    rebuilt = importlib.import_module("django_jobtastic.queueing_errors").OperationalError
-    assert rebuilt is type(failure)
-    assert isinstance(failure, django_jobtastic.JobNotQueuedError)
+    stored = app.backend.prepare_exception(not_queued(OperationalError("refused")), "json")
+    assert (stored["exc_module"], stored["exc_type"]) == (
+        "django_jobtastic.queueing_errors",
+        "OperationalError",
+    )
+    rebuilt = app.backend.exception_to_python(stored)
+    assert isinstance(rebuilt, django_jobtastic.JobNotQueuedError)
+    assert str(rebuilt) == "The job could not be queued. Please try again."
 
 
 def test_the_embedded_transport_resolves_from_the_path_settings_name():
