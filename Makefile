@@ -1,5 +1,5 @@
 # A thin front for the scripts in scripts/; `make help` lists the targets.
-.PHONY: help demo test lint bench
+.PHONY: help demo test lint docs bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -15,6 +15,9 @@ lint:  ## ruff and mypy only
 	.venv/bin/ruff check django_jobtastic tests bench example_project
 	.venv/bin/ruff format --check django_jobtastic tests bench example_project
 	.venv/bin/mypy django_jobtastic
+
+docs:  ## build the documentation site (warnings are errors)
+	scripts/docs.sh
 
 bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)
 	scripts/ensure-services.sh

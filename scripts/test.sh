@@ -11,6 +11,7 @@ scripts/ensure-services.sh
 command -v npm >/dev/null || scripts/apt-install.sh nodejs npm
 scripts/apt-install.sh chromium  # the browser tests drive Debian's Chromium
 make lint  # also sets up .venv with the test and lint extras
+make docs
 
 echo "== the widget: JS unit tests and the build-freshness check"
 npm ci --no-audit --no-fund --loglevel=error

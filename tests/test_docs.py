@@ -6,7 +6,8 @@ One test per fenced block, named after its page and line (``README.md:42``):
   stored for real). A block whose first line names a file of a package, such as
   ``# myapp/jobs.py``, is that module: later blocks import it (``from myapp.jobs import ...``)
   and its job classes register as ``myapp.jobs.<Class>``, as they would in a project. Blocks
-  naming the same file add to it, in page order. Other blocks run on their own.
+  naming the same file add to it, in page order (a word-for-word repeat of an earlier block,
+  the same file shown on two pages, is run once). Other blocks run on their own.
 - A line ``print(...)  # text`` states what it prints; the test compares.
 - A function of a block whose only parameter is ``request`` is a view: it is called with an
   anonymous visitor's request and must answer 200; a status URL in its answer is then read
@@ -121,12 +122,18 @@ BLOCKS = [block for page in PAGES for block in blocks_of(page)]
 PYTHON = [block for block in BLOCKS if block.language == "python"]
 TEMPLATES = [block for block in BLOCKS if block.language == "django"]
 
-#: Module name -> the blocks that make it up, in page order.
+#: Module name -> the blocks that make it up, in page order; a block repeating an earlier
+#: one word for word (the same file shown on two pages) is not run twice.
 MODULES: dict[str, list[Block]] = {}
+#: Block -> the module it belongs to.
+MODULE_OF: dict[Block, str] = {}
 for _block in PYTHON:
     if match := MODULE_FILE.match(_block.first_line):
         _name = match["path"].replace("/", ".").removesuffix(".__init__")
-        MODULES.setdefault(_name, []).append(_block)
+        MODULE_OF[_block] = _name
+        _parts = MODULES.setdefault(_name, [])
+        if all(part.source != _block.source for part in _parts):
+            _parts.append(_block)
 PACKAGES = {
     name.rsplit(".", depth)[0] for name in MODULES for depth in range(1, name.count(".") + 1)
 }
@@ -135,10 +142,6 @@ DOC_TEMPLATES = {
     for block in TEMPLATES
     if (match := TEMPLATE_FILE.match(block.first_line))
 }
-
-
-def module_of(block: Block) -> str | None:
-    return next((name for name, parts in MODULES.items() if block in parts), None)
 
 
 class DocModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -216,8 +219,8 @@ def check_settings(namespace: dict[str, Any]) -> None:
     ours = {name: value for name, value in namespace.items() if name.startswith("JOBTASTIC_")}
     for name in ours:
         assert hasattr(type(conf), name.removeprefix("JOBTASTIC_")), f"no setting {name}"
-    if "CACHES" in namespace:
-        ours["CACHES"] = namespace["CACHES"]
+    if "CACHES" in namespace:  # next to the suite's own aliases, which its jobs name
+        ours["CACHES"] = {**settings.CACHES, **namespace["CACHES"]}
     with override_settings(**ours):
         problems = [
             message
@@ -229,13 +232,15 @@ def check_settings(namespace: dict[str, Any]) -> None:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("block", [pytest.param(b, id=b.id) for b in PYTHON])
-def test_python_example(block: Block, eager: Any, doc_templates: None) -> None:
+def test_python_example(block: Block, eager: Any, doc_templates: None, tmp_path: Path) -> None:
     printed = io.StringIO()
     with same_current_celery_app(), contextlib.redirect_stdout(printed):
-        if name := module_of(block):
+        if name := MODULE_OF.get(block):
             namespace = vars(importlib.import_module(name))
         else:
-            namespace = {"__name__": f"docs_example_{block.line}"}
+            # A settings module's own path, for BASE_DIR = Path(__file__)...: a fresh folder.
+            settings_file = tmp_path / "proj" / "settings.py"
+            namespace = {"__name__": f"docs_example_{block.line}", "__file__": str(settings_file)}
             exec(block.code(), namespace)
     expected = [m["output"] for line in block.source.splitlines() if (m := PRINTS.match(line))]
     assert printed.getvalue().splitlines() == expected
