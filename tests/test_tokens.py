@@ -97,3 +97,21 @@ def test_a_token_does_not_carry_the_session_key():
     token = make_token("t-1", session_owner(key))
     assert key not in signing.b64_decode(token.split(":")[0].encode()).decode()
     assert key not in token
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_rotating_the_key_with_fallbacks_keeps_open_status_urls(settings, signed_in):
+    request = RequestFactory().get("/")
+    request.session = SessionStore(session_key="k" * 32)
+    request.user = User.objects.create_user("ada") if signed_in else AnonymousUser()
+    token = make_token("t-1", owner_of(request))  # issued under the old key
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-key-" * 5
+    signed = read_token(token, DAY)
+    assert signed is not None
+    assert is_owner(request, signed.owner)
+    assert owner_of(request) != signed.owner  # new URLs are issued under the new key
+    settings.SECRET_KEY_FALLBACKS = []
+    assert read_token(token, DAY) is None  # the old key dropped: the URL is dead
+    assert not is_owner(request, signed.owner)

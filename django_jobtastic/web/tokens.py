@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
@@ -51,10 +52,19 @@ def user_owner(pk: object) -> str:
     return _owner("user", pk)
 
 
-def _owner(kind: str, identity: object) -> str:
+def _owner(kind: str, identity: object, secret: str | None = None) -> str:
     """``<kind>:<keyed hash of the identity>``: comparable, but reveals nothing."""
-    digest = salted_hmac(SALT, f"{kind}:{identity}", algorithm="sha256").hexdigest()
-    return f"{kind}:{digest[:32]}"
+    digest = salted_hmac(SALT, f"{kind}:{identity}", secret=secret, algorithm="sha256")
+    return f"{kind}:{digest.hexdigest()[:32]}"
+
+
+def _is_owner_under_any_key(kind: str, identity: object, owner: str) -> bool:
+    """Whether ``owner`` is the hash of ``identity`` under SECRET_KEY or a fallback key, so
+    rotating the key with SECRET_KEY_FALLBACKS keeps open status URLs working."""
+    if constant_time_compare(_owner(kind, identity), owner):
+        return True
+    fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", ())
+    return any(constant_time_compare(_owner(kind, identity, key), owner) for key in fallbacks)
 
 
 def _signed_in_owner(request: HttpRequest) -> str | None:
@@ -96,8 +106,10 @@ def is_owner(request: HttpRequest, owner: str) -> bool:
     kind = owner.partition(":")[0]
     if kind == "session":
         key = getattr(getattr(request, "session", None), "session_key", None)
-        return isinstance(key, str) and constant_time_compare(session_owner(key), owner)
+        return isinstance(key, str) and _is_owner_under_any_key("session", key, owner)
     if kind == "user":
-        signed_in = _signed_in_owner(request)
-        return signed_in is not None and constant_time_compare(signed_in, owner)
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        return _is_owner_under_any_key("user", user.pk, owner)
     return False
