@@ -58,6 +58,7 @@ def _output(task: JobtasticTask, kind: str, stem: str) -> tuple[Path, dict[str, 
     task_id = task.request.id
     if not task_id:
         raise RuntimeError(f"{task.name} must run as a task (its file is found by task id)")
+    # No request here: a site served under a path prefix sets FORCE_SCRIPT_NAME for reverse().
     url = reverse("job_file", kwargs={"kind": kind, "task_id": task_id})
     return folder / name, {"url": url, "file": name, "filename": f"{stem}.{output.suffix}"}
 
