@@ -1,0 +1,15 @@
+"""The example project's settings, as the browser tests serve the site: one change only.
+
+The result backend is django-celery-results' own with the test gate after progress writes
+(see ``tests.browser.pace``), so a test decides how long a job stays at a step it wants to
+see. Everything else, the jobs' code included, is the example project's.
+"""
+
+from __future__ import annotations
+
+from example_project.settings import *  # noqa: F403
+from example_project.settings import CELERY_RESULT_BACKEND
+
+if CELERY_RESULT_BACKEND != "django-db":
+    raise RuntimeError("the browser tests serve the example site on its embedded set-up")
+CELERY_RESULT_BACKEND = "tests.browser.pace.backend:PacedDatabaseBackend"
