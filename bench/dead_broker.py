@@ -12,6 +12,7 @@ import json
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from bench import _harness
 CAP = 30.0  # seconds a plain apply_async gets before we report that it hangs
 OURS = ("delay_or_fail", "delay_or_eager")
 PLAIN = "apply_async"
+TASKS = {"apply_async": "bench.jobs.plain_count"}  # ours: tests.jobs.CountingJob
 
 
 def silent_listener() -> socket.socket:
@@ -40,8 +42,13 @@ def broker_url(scheme: str, port: int) -> str:
 
 def start(method: str, url: str) -> subprocess.Popen[str]:
     """A child submitting once; returns after it printed ``calling`` (setup excluded)."""
+    task = TASKS.get(method, "tests.jobs.CountingJob")
+    kwargs = json.dumps({"marker": uuid.uuid4().hex})
     child = subprocess.Popen(
-        [sys.executable, "-m", "bench._dead_submit", method, str(CAP)],
+        [
+            *(sys.executable, "-m", "tests.integration.submit", task, method, kwargs),
+            *("--include", "bench.jobs", "--announce", "--cap", str(CAP)),
+        ],
         env=_harness.child_env(JOBTASTIC_TEST_BROKER_URL=url),
         cwd=_harness.ROOT,
         stdout=subprocess.PIPE,
@@ -64,8 +71,8 @@ def finish(child: subprocess.Popen[str]) -> dict[str, Any]:
     lines = stdout.strip().splitlines()
     if child.returncode or not lines:
         return {"seconds": None, "state": f"child exited {child.returncode}", "id": None}
-    outcome: dict[str, Any] = json.loads(lines[-1])
-    return outcome
+    [outcome] = json.loads(lines[-1])["outcomes"]
+    return dict(outcome)
 
 
 def stored_state(task_id: str | None) -> str:

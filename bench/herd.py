@@ -22,14 +22,15 @@ from bench import _harness
 
 TASKS = {"jobtastic": "tests.jobs.CountingJob", "plain": "bench.jobs.plain_count"}
 PROCESSES = 5  # submitting processes in the multi-process layout
-SUBMITTER = [sys.executable, "-m", "bench._submit"]
+#: The submitter the integration tests use too; bench.jobs registers the plain task.
+SUBMITTER = [sys.executable, "-m", "tests.integration.submit", "--include", "bench.jobs"]
 RUN_TIMEOUT = 30.0  # seconds the released jobs get to finish
 
 
 def from_threads(task: str, kwargs: dict[str, Any], n: int) -> dict[str, list[Any]]:
-    from bench._submit import submit_concurrently
+    from tests.integration.submit import submit_concurrently
 
-    return submit_concurrently(task, "delay", kwargs, n)
+    return submit_concurrently(task, "delay", kwargs, n, warm_up=True)
 
 
 def from_processes(
@@ -41,7 +42,10 @@ def from_processes(
     share = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
     children = [
         subprocess.Popen(
-            [*SUBMITTER, task, "delay", json.dumps(kwargs), "--threads", str(threads), "--go", go],
+            [
+                *(*SUBMITTER, task, "delay", json.dumps(kwargs)),
+                *("--threads", str(threads), "--go", go, "--warm-up"),
+            ],
             env=_harness.child_env(),
             cwd=_harness.ROOT,
             stdout=subprocess.PIPE,
@@ -54,12 +58,12 @@ def from_processes(
         lambda: int(probe.client().get(f"{go}:ready") or 0) == len(children), 60, "submitters"
     )
     probe.client().rpush(f"{go}:go", *["go"] * len(children))
-    merged: dict[str, list[Any]] = {"ids": [], "seconds": [], "published": []}
+    merged: dict[str, list[Any]] = {"outcomes": [], "published": []}
     for child in children:
         stdout, _ = child.communicate(timeout=60)
-        outcome = json.loads(stdout.strip().splitlines()[-1])
+        report = json.loads(stdout.strip().splitlines()[-1])
         for key, values in merged.items():
-            values.extend(outcome[key])
+            values.extend(report[key])
     return merged
 
 
@@ -75,12 +79,13 @@ def measure(kind: str, layout: str, n: int, processes: int) -> dict[str, Any]:
     else:
         outcome = from_processes(task, kwargs, n, processes)
     probe.release(marker)
-    results = [app.AsyncResult(task_id) for task_id in set(outcome["ids"])]
+    ids = [each["id"] for each in outcome["outcomes"]]
+    results = [app.AsyncResult(task_id) for task_id in set(ids)]
     _harness.wait_until(lambda: all(r.ready() for r in results), RUN_TIMEOUT, f"{kind} runs")
     time.sleep(0.2)  # a duplicate run started late would show up here
-    ms = [1000 * s for s in outcome["seconds"]]
+    ms = [1000 * each["seconds"] for each in outcome["outcomes"]]
     return {
-        "ids": len(set(outcome["ids"])),
+        "ids": len(set(ids)),
         "runs": probe.runs(marker),
         "published": len(outcome["published"]),
         "p50": _harness.percentile(ms, 50),

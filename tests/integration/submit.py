@@ -1,20 +1,109 @@
-"""Submit jobs from a separate process, as a second web server would.
+"""Submit jobs from a separate process, as a second web server would (tests and bench/).
 
     python -m tests.integration.submit TASK METHOD KWARGS_JSON [--threads N] [--go KEY]
+        [--warm-up] [--include MODULE ...] [--announce] [--cap SECONDS]
 
-Prints one JSON object: the ids, states and seconds each submission took. With ``--go`` it
-first announces itself in the probe Redis and waits for the test to say go, so processes
-started at different times submit at the same moment.
+``METHOD`` is a submission method of the task (``delay``, ``delay_or_fail``, ...), called as
+``task.METHOD(**kwargs)``; ``apply_async`` is called as ``task.apply_async(kwargs=kwargs)``,
+so plain Celery tasks can be compared. ``--threads`` threads call at once (one barrier).
+
+Prints one JSON object, on the last line:
+
+- ``outcomes``: per call, its ``id``, ``state`` (or ``raised <Exception>``) and ``seconds``;
+- ``published``: the ids of the messages the calls published (Celery's own signal);
+- ``warnings``: what django-jobtastic logged at WARNING or above (a fallback's cause).
+
+``--go KEY``: announce readiness in the probe Redis and wait for the test's go, so processes
+started at different times submit at the same moment. ``--warm-up``: each thread first makes
+the same call with another marker, not counted (a web server's threads are long-lived, with
+their connections open). ``--announce``: print ``calling`` just before the calls.
+``--cap``: after that many seconds, report the calls still running as ``gave up`` and exit
+(a call to a broker that never answers may hang for ever).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import logging
+import os
 import threading
 import time
+import uuid
+from typing import Any
 
-import django
+GAVE_UP = "gave up"
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def call(task: Any, method: str, kwargs: dict[str, Any]) -> Any:
+    if method == "apply_async":
+        return task.apply_async(kwargs=kwargs)
+    return getattr(task, method)(**kwargs)
+
+
+def submit_concurrently(
+    task_name: str,
+    method: str,
+    kwargs: dict[str, Any],
+    threads: int = 1,
+    *,
+    warm_up: bool = False,
+    announce: bool = False,
+) -> dict[str, list[Any]]:
+    """Call ``task.method(**kwargs)`` from ``threads`` threads released by one barrier."""
+    from celery.signals import before_task_publish
+
+    from tests.celery_app import app
+
+    task = app.tasks[task_name]
+    published: list[str] = []
+    outcomes: list[dict[str, Any]] = []
+    warnings = _Warnings()
+
+    def record(headers: dict[str, Any] | None = None, **_: Any) -> None:
+        published.append(str((headers or {}).get("id")))
+
+    def start_counting() -> None:  # once every thread is warm, before any counted call
+        before_task_publish.connect(record, weak=False)
+        logging.getLogger("django_jobtastic").addHandler(warnings)
+        if announce:
+            print("calling", flush=True)
+
+    barrier = threading.Barrier(threads, action=start_counting)
+    warm_up_kwargs = {**kwargs, "marker": f"warm-up-{uuid.uuid4().hex}", "hold": False}
+
+    def submit() -> None:
+        if warm_up:  # opens the connections: broker, cache, the result backend losers read
+            call(task, method, warm_up_kwargs)
+        barrier.wait()
+        started = time.perf_counter()
+        try:
+            result = call(task, method, kwargs)
+            outcome = {"id": result.id, "state": result.state}
+        except Exception as error:
+            outcome = {"id": None, "state": f"raised {type(error).__name__}"}
+        outcomes.append({**outcome, "seconds": time.perf_counter() - started})
+
+    workers = [threading.Thread(target=submit) for _ in range(threads)]
+    try:
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+    finally:
+        before_task_publish.disconnect(record)
+        logging.getLogger("django_jobtastic").removeHandler(warnings)
+    return {"outcomes": outcomes, "published": published, "warnings": warnings.messages}
 
 
 def main() -> None:
@@ -24,37 +113,44 @@ def main() -> None:
     parser.add_argument("kwargs")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--go")
+    parser.add_argument("--warm-up", action="store_true")
+    parser.add_argument("--include", action="append", default=[])
+    parser.add_argument("--announce", action="store_true")
+    parser.add_argument("--cap", type=float)
     options = parser.parse_args()
 
-    django.setup()
-    from tests import (
-        jobs,  # noqa: F401 - registers the jobs, as a project's views would
-        probe,
-    )
-    from tests.celery_app import app
+    import django
 
-    task = app.tasks[options.task]
-    kwargs = json.loads(options.kwargs)
+    django.setup()
+    from tests import probe
+
+    for module in ["tests.jobs", *options.include]:  # registers the jobs, as views would
+        importlib.import_module(module)
     if options.go:
         probe.client().incr(f"{options.go}:ready")
         probe.client().brpoplpush(f"{options.go}:go", f"{options.go}:gone", timeout=60)
-    barrier = threading.Barrier(options.threads)
-    outcomes: list[dict[str, object]] = []
+    watchdog = None
+    if options.cap:
 
-    def submit() -> None:
-        barrier.wait()
-        started = time.monotonic()
-        result = getattr(task, options.method)(**kwargs)
-        outcomes.append(
-            {"id": result.id, "state": result.state, "seconds": time.monotonic() - started}
-        )
+        def give_up() -> None:
+            outcomes = [{"id": None, "state": GAVE_UP, "seconds": None}] * options.threads
+            print(json.dumps({"outcomes": outcomes, "published": [], "warnings": []}), flush=True)
+            os._exit(0)  # the calling threads are stuck in a socket read
 
-    threads = [threading.Thread(target=submit) for _ in range(options.threads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    print(json.dumps(outcomes))
+        watchdog = threading.Timer(options.cap, give_up)
+        watchdog.daemon = True
+        watchdog.start()
+    outcome = submit_concurrently(
+        options.task,
+        options.method,
+        json.loads(options.kwargs),
+        options.threads,
+        warm_up=options.warm_up,
+        announce=options.announce,
+    )
+    if watchdog is not None:
+        watchdog.cancel()
+    print(json.dumps(outcome), flush=True)
 
 
 if __name__ == "__main__":

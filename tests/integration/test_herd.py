@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 from django.db import connections
 
 from tests import jobs, probe
-from tests.integration.conftest import (
-    collect,
-    herd_entry,
-    run_submitter,
-    wait_until,
-    wait_until_held,
-)
+from tests.helpers import wait_until
+from tests.integration.harness import collect, herd_entry, run_submitter, wait_until_held
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 SUBMISSIONS = 20
 
 
-def test_herd_concurrent_threads_share_one_execution(worker, publishes):
-    marker = uuid.uuid4().hex
+def test_herd_concurrent_threads_share_one_execution(worker, publishes, marker):
     barrier = threading.Barrier(SUBMISSIONS)
     ids: list[str] = []
 
@@ -47,34 +40,27 @@ def test_herd_concurrent_threads_share_one_execution(worker, publishes):
     assert probe.runs(marker) == 1
 
 
-def test_herd_concurrent_processes_share_one_execution(worker):
-    marker = uuid.uuid4().hex
-    go = f"go:{marker}"
+def test_herd_concurrent_processes_share_one_execution(worker, marker, go_key):
+    kwargs = {"marker": marker, "hold": True}
     processes = [
-        run_submitter(
-            "tests.jobs.CountingJob",
-            "delay",
-            {"marker": marker, "hold": True},
-            threads=5,
-            go=go,
-            background=True,
-        )
+        run_submitter("tests.jobs.CountingJob", "delay", kwargs, threads=5, go=go_key)
         for _ in range(4)
     ]
-    wait_until(lambda: int(probe.client().get(f"{go}:ready") or 0) == 4, what="submitters")
-    probe.client().rpush(f"{go}:go", *["go"] * 4)
-    outcomes = [outcome for process in processes for outcome in collect(process)]
+    wait_until(lambda: int(probe.client().get(f"{go_key}:ready") or 0) == 4, what="submitters")
+    probe.client().rpush(f"{go_key}:go", *["go"] * 4)
+    reports = [collect(process) for process in processes]
     probe.release(marker)
+    outcomes = [outcome for report in reports for outcome in report["outcomes"]]
     ids = {outcome["id"] for outcome in outcomes}
 
     assert len(outcomes) == SUBMISSIONS
     assert len(ids) == 1
+    assert [published for report in reports for published in report["published"]] == list(ids)
     assert jobs.CountingJob.AsyncResult(ids.pop()).get(timeout=30)["marker"] == marker
     assert probe.runs(marker) == 1
 
 
-def test_herd_positional_and_keyword_calls_are_identical(worker, publishes):
-    marker = uuid.uuid4().hex
+def test_herd_positional_and_keyword_calls_are_identical(worker, publishes, marker):
     # Held until both calls are in: a job that already finished (no result caching) would
     # rightly be run again by the second call.
     first = jobs.decorated_job.delay(marker, 2, True)
@@ -89,8 +75,7 @@ def test_herd_positional_and_keyword_calls_are_identical(worker, publishes):
     assert probe.runs(marker) == 1
 
 
-def test_herd_entry_cleared_after_success(worker):
-    marker = uuid.uuid4().hex
+def test_herd_entry_cleared_after_success(worker, marker):
     first = jobs.CountingJob.delay(marker=marker)
     first.get(timeout=30)
 
@@ -102,20 +87,26 @@ def test_herd_entry_cleared_after_success(worker):
     assert probe.runs(marker) == 2
 
 
-def test_herd_killed_worker_frees_the_job_after_the_timeout(worker, start_worker, private_queue):
-    marker = uuid.uuid4().hex
+def test_herd_killed_worker_frees_the_job_after_the_timeout(
+    worker, start_worker, private_queue, marker
+):
     call = {"kwargs": {"marker": marker, "hold": True}, "queue": private_queue}
     doomed = start_worker("doomed", private_queue)
     first = jobs.ShortHerdJob.apply_async(**call)
+    # At once: the herd entry lives ShortHerdJob.herd_avoidance_timeout (3 s) from the first
+    # call, however long the worker then takes to start the job.
+    latched = jobs.ShortHerdJob.apply_async(**call)
     wait_until_held(first)
     doomed.kill()
 
-    latched = jobs.ShortHerdJob.apply_async(**call)
+    # Nothing will ever tell that the job died (no FAILURE, no REVOKED): only the entry's
+    # expiry frees the next identical call.
+    assert first.state == "PROGRESS"
     wait_until(
         lambda: herd_entry(jobs.ShortHerdJob, marker=marker) is None,
-        timeout=10,
         what="the herd entry to expire",
     )
+    assert first.state == "PROGRESS"
     fresh = jobs.ShortHerdJob.apply_async(**call)
     probe.release(marker)
     start_worker("rescuer", private_queue)

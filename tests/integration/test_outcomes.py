@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import uuid
 
 import pytest
 from billiard.exceptions import WorkerLostError
@@ -12,13 +11,13 @@ from celery.exceptions import TaskRevokedError
 
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
-from tests.integration.conftest import entries_of, herd_entry, wait_until, wait_until_held
+from tests.helpers import wait_until
+from tests.integration.harness import entries_of, herd_entry, wait_until_held
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def test_cache_hit_publishes_nothing(worker, publishes):
-    marker = uuid.uuid4().hex
+def test_cache_hit_publishes_nothing(worker, publishes, marker):
     first = jobs.CachedJob.delay(marker=marker)
     first.get(timeout=30)
 
@@ -30,8 +29,7 @@ def test_cache_hit_publishes_nothing(worker, publishes):
     assert probe.runs(marker) == 1
 
 
-def test_cache_invalidate_runs_again(worker):
-    marker = uuid.uuid4().hex
+def test_cache_invalidate_runs_again(worker, marker):
     first = jobs.CachedJob.delay(marker=marker)
     first.get(timeout=30)
     wait_until(lambda: herd_entry(jobs.CachedJob, marker=marker) is None, what="entry cleared")
@@ -44,8 +42,7 @@ def test_cache_invalidate_runs_again(worker):
     assert probe.runs(marker) == 2
 
 
-def test_cache_forgotten_result_is_a_miss(worker):
-    marker = uuid.uuid4().hex
+def test_cache_forgotten_result_is_a_miss(worker, marker):
     first = jobs.CachedJob.delay(marker=marker)
     first.get(timeout=30)
     wait_until(lambda: herd_entry(jobs.CachedJob, marker=marker) is None, what="entry cleared")
@@ -58,8 +55,7 @@ def test_cache_forgotten_result_is_a_miss(worker):
     assert probe.runs(marker) == 2
 
 
-def test_failure_is_not_cached_and_clears_the_herd_entry(worker):
-    marker = uuid.uuid4().hex
+def test_failure_is_not_cached_and_clears_the_herd_entry(worker, marker):
     first = jobs.FailingJob.delay(marker=marker)
     with pytest.raises(UserFacingError, match=f"cannot do {marker}"):
         first.get(timeout=30)
@@ -73,8 +69,7 @@ def test_failure_is_not_cached_and_clears_the_herd_entry(worker):
     assert probe.runs(marker) == 2
 
 
-def test_revoke_clears_the_herd_entry(worker):
-    marker = uuid.uuid4().hex
+def test_revoke_clears_the_herd_entry(worker, marker):
     first = jobs.CountingJob.delay(marker=marker, hold=True)
     wait_until_held(first)
 
@@ -89,15 +84,17 @@ def test_revoke_clears_the_herd_entry(worker):
     assert second.get(timeout=30)["marker"] == marker
 
 
-def test_revoked_entry_is_a_miss_even_if_not_cleared(worker):
-    marker = uuid.uuid4().hex
+def test_revoked_entry_is_a_miss_even_if_not_cleared(worker, marker):
     first = jobs.CountingJob.delay(marker=marker, hold=True)
     wait_until_held(first)
     entries = entries_of(jobs.CountingJob, marker=marker)
     first.revoke(terminate=True)
     with pytest.raises(TaskRevokedError):
         first.get(timeout=30)
-    entries.cache.set(entries.herd_key, first.id, 60)  # as if the revoke hook never ran
+    # The worker's revoke hook clears the entry after REVOKED is stored: once it did, put
+    # the entry back, as if the hook never ran (set earlier, the hook could still clear it).
+    wait_until(lambda: herd_entry(jobs.CountingJob, marker=marker) is None, what="entry cleared")
+    entries.cache.set(entries.herd_key, first.id, 60)
 
     probe.release(marker)
     second = jobs.CountingJob.delay(marker=marker)
@@ -106,16 +103,14 @@ def test_revoked_entry_is_a_miss_even_if_not_cleared(worker):
     assert second.get(timeout=30)["marker"] == marker
 
 
-def test_retry_inside_a_calculation_ends_in_success(worker):
-    marker = uuid.uuid4().hex
+def test_retry_inside_a_calculation_ends_in_success(worker, marker):
     result = jobs.RetryingJob.delay(marker=marker)
 
     assert result.get(timeout=30) == "done after 1 retries"
     assert probe.runs(marker) == 2
 
 
-def test_memleak_hook_fires_for_a_job_keeping_60_mb(worker):
-    marker = uuid.uuid4().hex
+def test_memleak_hook_fires_for_a_job_keeping_60_mb(worker, marker):
     result = jobs.LeakyJob.delay(marker=marker)
 
     assert result.get(timeout=30) == "leaked"
@@ -126,8 +121,7 @@ def test_memleak_hook_fires_for_a_job_keeping_60_mb(worker):
     assert f"Jobtastic:memleak memleak_detected task=tests.jobs.LeakyJob id={result.id}" in log
 
 
-def test_worker_process_lost_releases_the_herd_entry(worker):
-    marker = uuid.uuid4().hex
+def test_worker_process_lost_releases_the_herd_entry(worker, marker):
     first = jobs.CountingJob.delay(marker=marker, hold=True)
     wait_until_held(first)
     [pid] = [int(note[4:]) for note in probe.notes(marker) if note.startswith("pid:")]

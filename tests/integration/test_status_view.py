@@ -7,9 +7,6 @@ client, the whole middleware stack) by its owner; bodies are compared by exact e
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,13 +19,12 @@ from django_jobtastic.web.payloads import GENERIC_FAILURE
 from django_jobtastic.web.views import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from tests import jobs, probe
 from tests.celery_app import app
-from tests.helpers import free_port
-from tests.integration.conftest import (
-    ROOT,
-    child_env,
-    run_submitter,
+from tests.helpers import free_port, wait_until
+from tests.integration.harness import (
+    read_elsewhere,
     start_redis,
-    wait_until,
+    stop,
+    submit_elsewhere,
     wait_until_held,
 )
 from tests.statuses import expected_task, failed, status_url_for
@@ -55,13 +51,12 @@ def read(client: Client, url: str) -> dict:
     return body["task"]
 
 
-def test_queued_job_is_pending(follow, private_queue):
-    result = jobs.CountingJob.apply_async(kwargs={"marker": uuid.uuid4().hex}, queue=private_queue)
+def test_queued_job_is_pending(follow, private_queue, marker):
+    result = jobs.CountingJob.apply_async(kwargs={"marker": marker}, queue=private_queue)
     assert read(follow, status_url_for(follow, result.id)) == expected_task(result.id, "PENDING")
 
 
-def test_started_plain_task(worker, follow):
-    marker = uuid.uuid4().hex
+def test_started_plain_task(worker, follow, marker):
     result = jobs.held_plain_task.delay(marker)
     try:
         wait_until(lambda: probe.notes(marker) == ["held"], what="the task to start")
@@ -73,8 +68,7 @@ def test_started_plain_task(worker, follow):
     assert result.get(timeout=30) == "released"
 
 
-def test_custom_state_carries_its_meta(worker, follow):
-    marker = uuid.uuid4().hex
+def test_custom_state_carries_its_meta(worker, follow, marker):
     result = jobs.held_plain_task.delay(marker, state="UPLOADING")
     try:
         wait_until(lambda: probe.notes(marker) == ["held"], what="the custom state")
@@ -88,8 +82,7 @@ def test_custom_state_carries_its_meta(worker, follow):
         probe.release(marker)
 
 
-def test_progress_of_a_running_job(worker, follow):
-    marker = uuid.uuid4().hex
+def test_progress_of_a_running_job(worker, follow, marker):
     result = jobs.CountingJob.delay(marker=marker, hold=True)
     try:
         wait_until_held(result)
@@ -116,10 +109,9 @@ def test_progress_of_a_running_job(worker, follow):
     )
 
 
-def test_pollers_of_one_running_job_share_backend_reads(worker, settings, backend_reads):
+def test_pollers_of_one_running_job_share_backend_reads(worker, settings, backend_reads, marker):
     """Eight browsers following one herd-shared job, 20 polls each: a few reads, one answer."""
     settings.JOBTASTIC_STATUS_REUSE_SECONDS = 60
-    marker = uuid.uuid4().hex
     result = jobs.CountingJob.delay(marker=marker, hold=True)
     try:
         wait_until_held(result)
@@ -143,8 +135,7 @@ def test_pollers_of_one_running_job_share_backend_reads(worker, settings, backen
     result.get(timeout=30)
 
 
-def test_success(worker, follow):
-    marker = uuid.uuid4().hex
+def test_success(worker, follow, marker):
     result = jobs.CountingJob.delay(marker=marker, steps=2)
     result.get(timeout=30)
     assert read(follow, status_url_for(follow, result.id)) == expected_task(
@@ -157,8 +148,7 @@ def test_success(worker, follow):
     )
 
 
-def test_user_facing_failure(worker, follow):
-    marker = uuid.uuid4().hex
+def test_user_facing_failure(worker, follow, marker):
     result = jobs.FailingJob.delay(marker=marker)
     wait_until(result.ready, what="the failure")
     assert read(follow, status_url_for(follow, result.id)) == failed(
@@ -166,8 +156,7 @@ def test_user_facing_failure(worker, follow):
     )
 
 
-def test_internal_failure_is_generic_unless_debug(worker, follow, settings):
-    marker = uuid.uuid4().hex
+def test_internal_failure_is_generic_unless_debug(worker, follow, settings, marker):
     result = jobs.InternalErrorJob.delay(marker=marker)
     wait_until(result.ready, what="the failure")
     url = status_url_for(follow, result.id)
@@ -181,16 +170,14 @@ def test_internal_failure_is_generic_unless_debug(worker, follow, settings):
     assert shown == failed(result.id, "ValueError", f"internal detail of {marker}")
 
 
-def test_retrying_job(worker, follow):
-    marker = uuid.uuid4().hex
+def test_retrying_job(worker, follow, marker):
     result = jobs.SlowRetryJob.delay(marker=marker)
     wait_until(lambda: result.state == "RETRY", what="the retry")
     assert read(follow, status_url_for(follow, result.id)) == expected_task(result.id, "RETRY")
     result.revoke()
 
 
-def test_revoked_job(worker, follow):
-    marker = uuid.uuid4().hex
+def test_revoked_job(worker, follow, marker):
     result = jobs.CountingJob.delay(marker=marker, hold=True)
     try:
         wait_until_held(result)
@@ -203,25 +190,23 @@ def test_revoked_job(worker, follow):
     )
 
 
-def test_job_the_broker_refused(worker, follow):
+def test_job_the_broker_refused(worker, follow, marker):
     """``delay_or_fail`` in another web process, broker refused; the user reads why."""
     dead_broker = f"redis://127.0.0.1:{free_port()}/0"
     if settings.BACKEND == "rabbitmq":
         dead_broker = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
-    [outcome] = run_submitter(
-        "tests.jobs.CountingJob",
-        "delay_or_fail",
-        {"marker": uuid.uuid4().hex},
-        broker_url=dead_broker,
+    report = submit_elsewhere(
+        "tests.jobs.CountingJob", "delay_or_fail", {"marker": marker}, broker_url=dead_broker
     )
+    [outcome] = report["outcomes"]
     task_id = str(outcome["id"])
     assert read(follow, status_url_for(follow, task_id)) == failed(
         task_id, "OperationalError", "The job could not be queued. Please try again."
     )
 
 
-def test_another_visitor_cannot_read_a_real_job(worker, follow):
-    result = jobs.CountingJob.delay(marker=uuid.uuid4().hex, steps=1)
+def test_another_visitor_cannot_read_a_real_job(worker, follow, marker):
+    result = jobs.CountingJob.delay(marker=marker, steps=1)
     result.get(timeout=30)
     url = status_url_for(follow, result.id)
     stranger = Client()
@@ -233,16 +218,6 @@ def test_another_visitor_cannot_read_a_real_job(worker, follow):
 # --- the result backend is down ------------------------------------------------------------
 
 
-def read_elsewhere(path: str, session: str, **env: str) -> dict:
-    """Read ``path`` from another web process whose settings ``env`` overrides."""
-    command = [sys.executable, "-m", "tests.integration.read_status", path, "--session", session]
-    process = subprocess.run(
-        command, env=child_env(**env), cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert process.returncode == 0, process.stderr
-    return json.loads(process.stdout.strip().splitlines()[-1])
-
-
 UNAVAILABLE = {
     "status": 503,
     "retry_after": str(RETRY_AFTER_SECONDS),
@@ -251,9 +226,8 @@ UNAVAILABLE = {
 }
 
 
-def test_result_backend_down_answers_503(follow, tmp_path):
+def test_result_backend_down_answers_503(follow, tmp_path, task_id):
     """Stopped or never there, the backend's outage is a 503 with Retry-After, never a 500."""
-    task_id = str(uuid.uuid4())
     path = status_url_for(follow, task_id)
     session = follow.cookies[settings.SESSION_COOKIE_NAME].value
     if settings.CELERY_RESULT_BACKEND == "django-db":
@@ -269,13 +243,11 @@ def test_result_backend_down_answers_503(follow, tmp_path):
         RedisBackend(app=app, url=url).store_result(task_id, {"progress_percent": 10.0}, "PROGRESS")
         before = read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url)
         assert (before["status"], before["body"]["task"]["status"]) == (200, "PROGRESS")
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)
 
         assert read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url) == UNAVAILABLE
         server = start_redis(port)  # back, empty (no persistence): the job reads as PENDING
         after = read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url)
         assert (after["status"], after["body"]["task"]["status"]) == (200, "PENDING")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(server)

@@ -1,21 +1,14 @@
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from tests import jobs, probe
-from tests.integration.conftest import wait_until
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 
-def new_marker() -> str:
-    return uuid.uuid4().hex
-
-
-def test_progress_visible_from_another_process_while_running(worker):
-    marker = new_marker()
+def test_progress_visible_from_another_process_while_running(worker, marker):
     result = jobs.CountingJob.delay(marker=marker, hold=True)
     meta = wait_until(
         lambda: result.state == "PROGRESS" and result.info.get("completed") == 1 and result.info,
