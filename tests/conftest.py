@@ -53,6 +53,12 @@ def marker() -> str:
 
 
 @pytest.fixture
+def task_id() -> str:
+    """A task id no job has: for a state a test stores itself, or one never stored."""
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections (the kernel completes them) and never answers."""
     listener = socket.socket()

@@ -78,12 +78,6 @@ def publishes() -> Iterator[list[str]]:
 
 
 @pytest.fixture
-def task_id() -> str:
-    """A task id no job has: for a state a test stores itself, or one never stored."""
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
 def volatile_cache() -> Iterator[subprocess.Popen[bytes]]:
     """A Redis server of our own for the 'volatile' cache alias, so stopping it is safe."""
     server = start_redis(settings.VOLATILE_CACHE_PORT)
