@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django_celery_results.backends import DatabaseBackend
 
-from tests.browser.pace.gate import after_progress
+from tests.browser.pace.gate import after_progress, holding
 
 PROGRESS = "PROGRESS"
 
@@ -22,7 +22,10 @@ class PacedDatabaseBackend(DatabaseBackend):  # type: ignore[misc]
         request: Any = None,
         **kwargs: Any,
     ) -> Any:
+        if state == PROGRESS and holding(task_id):
+            return result  # the held state stays on show until the job is released
         stored = super().store_result(task_id, result, state, traceback, request, **kwargs)
         if state == PROGRESS and isinstance(result, dict):
-            after_progress(settings.VAR / "pace", getattr(request, "kwargs", None), result)
+            kwargs_of_job = getattr(request, "kwargs", None)
+            after_progress(settings.VAR / "pace", task_id, kwargs_of_job, result)
         return stored

@@ -5,10 +5,11 @@ In ``<site var>/pace/``, for a gate whose token is ``pace-<hex>``:
 - ``<token>.json``: ``{"hold_at": [c1, c2, ...]}``, written by the test before the job starts.
   Hold number *i* is the first progress write with ``completed >= c_i`` after hold *i - 1*
   was released.
-- ``<token>.held.<i>``: the meta of the write the job waits after, written by the worker.
+- ``<token>.held.<i>``: the meta of the write the job is held at, written by the worker.
 - ``<token>.release.<i>``: written by the test; the job goes on.
 
-Pure standard library: the test process imports it without the worker's Django set-up.
+Pure standard library (Celery only when a job is held): the test process imports it without
+the worker's Django set-up.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -70,11 +72,35 @@ def tokens_in(values: Iterable[object]) -> list[str]:
     return [token for value in values if isinstance(value, str) for token in TOKEN.findall(value)]
 
 
-def after_progress(folder: Path, kwargs: Mapping[str, Any] | None, meta: Mapping[str, Any]) -> None:
-    """The worker's side, right after a PROGRESS write: wait here if a gate says so."""
-    completed = meta.get("completed")
-    if not kwargs or not isinstance(completed, int):
+# -- the worker's side ------------------------------------------------------------------------
+#
+# A hold starts right after a PROGRESS write (``after_progress``), but the job does not wait
+# inside that write: django-jobtastic times its progress writes and spaces the next ones out
+# by ten times a slow write's duration, so a job held there for seconds would write nothing
+# more for ten times as long. The job waits instead at its next ``time.sleep`` (every demo job
+# sleeps a little per step to stand in for work), outside any write; meanwhile any other
+# PROGRESS write of the job (the throttle's pending point, written by its flush timer) is
+# dropped, so the held state is what every poll reads until the release.
+
+_holds: dict[str, Path] = {}  # task id -> the release file its job waits for
+_holds_lock = threading.Lock()
+_real_sleep = time.sleep
+
+
+def holding(task_id: str) -> bool:
+    """Whether the job of ``task_id`` is held: its PROGRESS writes are dropped meanwhile."""
+    return task_id in _holds
+
+
+def after_progress(
+    folder: Path, task_id: str, kwargs: Mapping[str, Any] | None, meta: Mapping[str, Any]
+) -> None:
+    """Right after a PROGRESS write: start a hold if a gate says so."""
+    completed, total = meta.get("completed"), meta.get("total")
+    if not kwargs or not isinstance(completed, int) or not isinstance(total, int):
         return
+    if completed >= total:
+        return  # the job's last step: it sleeps no more, so it could not be held
     for token in tokens_in(kwargs.values()):
         spec = folder / f"{token}.json"
         if not spec.exists():
@@ -86,8 +112,24 @@ def after_progress(folder: Path, kwargs: Mapping[str, Any] | None, meta: Mapping
         )
         if index is None or completed < hold_at[index]:
             continue
+        with _holds_lock:
+            _holds[task_id] = folder / f"{token}.release.{index}"
+        time.sleep = _paced_sleep  # type: ignore[assignment]  # this worker process only
         _write_atomically(folder / f"{token}.held.{index}", dict(meta))
-        release = folder / f"{token}.release.{index}"
-        deadline = time.monotonic() + WORKER_WAIT
-        while not release.exists() and time.monotonic() < deadline:
-            time.sleep(POLL)
+        return
+
+
+def _paced_sleep(seconds: float) -> None:
+    """``time.sleep`` in a worker that held a job: that job's thread waits for its release."""
+    if _holds:
+        from celery import current_task
+
+        task_id = getattr(getattr(current_task, "request", None), "id", None)
+        release = _holds.get(task_id) if isinstance(task_id, str) else None
+        if release is not None:
+            deadline = time.monotonic() + WORKER_WAIT
+            while not release.exists() and time.monotonic() < deadline:
+                _real_sleep(POLL)
+            with _holds_lock:
+                _holds.pop(task_id, None)  # type: ignore[arg-type]
+    _real_sleep(seconds)
