@@ -123,7 +123,7 @@ def wrk(target: Target, cookie: str, seconds: float) -> dict[str, float]:
 def prepare_tasks() -> tuple[str, str, str]:
     """A SUCCESS and a held PROGRESS task run by a real worker: ``(success, progress, marker)``."""
     from tests import jobs
-    from tests.integration.conftest import wait_until_held
+    from tests.integration.harness import wait_until_held
 
     success = jobs.CountingJob.delay(marker=uuid.uuid4().hex, steps=4)
     success.get(timeout=60)

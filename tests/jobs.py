@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 from celery import shared_task
+from celery.signals import task_retry
 
 from django_jobtastic import JobtasticTask, UserFacingError
 from tests import probe
@@ -53,10 +54,22 @@ class FailingJob(CountingJob):
 
 
 class RetryingJob(CountingJob):
+    """Retries once, at once. Celery publishes the retry before it stores the first attempt's
+    RETRY, so the second attempt waits for that record (the ``task_retry`` signal below):
+    otherwise its SUCCESS could be stored first, and be overwritten by the RETRY."""
+
     def calculate_result(self, marker: str, **kwargs: Any) -> str:  # type: ignore[override]
         if probe.record_run(marker) == 1:
-            raise self.retry(countdown=0.1, max_retries=2)
+            raise self.retry(countdown=0, max_retries=2)
+        probe.wait_for_release(f"{marker}:retry-stored")
         return f"done after {self.request.retries} retries"
+
+
+@task_retry.connect(weak=False)
+def _retry_stored(sender: Any = None, request: Any = None, **_: Any) -> None:
+    """Sent once the worker stored a job's RETRY state."""
+    if isinstance(sender, RetryingJob) and request is not None:
+        probe.release(f"{request.kwargs['marker']}:retry-stored")
 
 
 class LeakyJob(CountingJob):

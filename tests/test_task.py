@@ -298,7 +298,7 @@ def test_base_class_calculation_is_not_implemented():
 def test_failed_publish_releases_its_herd_entry(marker):
     from kombu.exceptions import EncodeError
 
-    from tests.integration.conftest import herd_entry
+    from tests.integration.harness import herd_entry
 
     with pytest.raises(EncodeError):
         jobs.CountingJob.apply_async(kwargs={"marker": marker, "steps": object()})

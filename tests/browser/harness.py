@@ -56,8 +56,9 @@ class Site:
         for process in self.processes:
             try:
                 process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            except subprocess.TimeoutExpired:  # a worker still in a job: stop it outright
                 os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)  # reaped, or Python warns "still running" at exit
 
 
 def site_env(var: Path) -> dict[str, str]:

@@ -19,10 +19,6 @@ from tests.integration.harness import (
     wait_for_worker,
 )
 
-# Re-exported: tests/test_task.py and bench/status_view.py still import these from here.
-from tests.integration.harness import herd_entry as herd_entry
-from tests.integration.harness import wait_until_held as wait_until_held
-
 
 @pytest.fixture(scope="session")
 def worker(django_db_setup, django_db_blocker) -> Iterator[Worker]:
