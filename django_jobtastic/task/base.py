@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import psutil
 from django.core.exceptions import ImproperlyConfigured
@@ -17,8 +18,6 @@ from django_jobtastic.task.registration import register_everywhere
 from django_jobtastic.task.submission import SubmittingTask
 
 logger = logging.getLogger(__name__)
-
-_active = progress.active  # bound here: update_progress reads it on every call
 
 
 class JobtasticTask(SubmittingTask):
@@ -68,36 +67,44 @@ class JobtasticTask(SubmittingTask):
         if store is None:  # called directly, not as a job: nothing to report to
             return self.calculate_result(*args, **kwargs)
         tracker = progress.ProgressTracker(self._progress_interval, store)
-        outer = _active.tracker
-        _active.tracker = tracker
+        outer = progress.enter(tracker)
         tracker.write_initial()
         rss_before = _resident_bytes() if self.memleak_threshold >= 0 else None
         try:
             result = self.calculate_result(*args, **kwargs)
         finally:
             tracker.close()
-            _active.tracker = outer
+            progress.leave(outer)
             if rss_before is not None:
                 self._check_memory(rss_before, args, kwargs)
         self._remember_eager_outcome(result)
         return result
 
-    def update_progress(
-        self,
-        completed: int,
-        total: int,
-        update_frequency: int = 1,
-        message: str | None = None,
-    ) -> None:
-        """Report ``completed`` of ``total``; cheap enough to call on every item.
+    if TYPE_CHECKING:
 
-        A write happens at most every ``update_frequency`` calls and every
-        ``progress_interval`` seconds; the first call reaching ``total`` always writes. A
-        call held back by the interval is written when it has passed, unless a newer one is.
-        """
-        tracker = _active.tracker
-        if tracker is not None:  # else not inside a running job: nothing to report to
-            tracker.report(completed, total, update_frequency, message)
+        def update_progress(
+            self,
+            completed: int,
+            total: int,
+            update_frequency: int = 1,
+            message: str | None = None,
+        ) -> None:
+            """Report ``completed`` of ``total``; cheap enough to call on every item."""
+
+    else:
+        # ``self.update_progress`` *is* this thread's ``ProgressTracker.report`` (a no-op
+        # outside a running job), looked up in C by the property: a call per item costs one
+        # Python frame, not two. Subclasses may still override it with a plain method.
+        _active_run = progress.active
+        update_progress = property(
+            attrgetter("_active_run.report"),
+            doc="""Report ``completed`` of ``total``; cheap enough to call on every item.
+
+            ``update_progress(completed, total, update_frequency=1, message=None)``: a write
+            happens at most every ``update_frequency`` calls and every ``progress_interval``
+            seconds; the first call reaching ``total`` always writes. A call held back by the
+            interval is written when it has passed, unless a newer one is.""",
+        )
 
     def _progress_store(self) -> progress.Store | None:
         """Where this run's progress goes: its task id in the result backend.

@@ -67,23 +67,30 @@ class ProgressTracker:
         self.started_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
     def report(
-        self, completed: int, total: int, update_frequency: int, message: str | None
+        self, completed: int, total: int, update_frequency: int = 1, message: str | None = None
     ) -> None:
         """Write this point if the throttles allow, else keep it as the pending point.
 
         Throttled by count (only every ``update_frequency``-th call) and by time (one write
         per ``interval``); the first call reaching ``total`` always writes. A point held back
-        by the interval is written when it has passed, unless a newer one is written first.
-        The job's loop calls this for every item: the common path is two comparisons.
+        by the interval is written by the flush timer when the interval has passed, unless a
+        newer one is written first. While that timer is armed, a call only replaces the
+        pending point: no clock read, no lock, so a job may report every item.
         """
-        if completed < total and update_frequency > 1 and completed % update_frequency:
-            return
-        if monotonic() < self._next_write_at and (
-            completed < total or total == self._finished_total  # "done" again
-        ):
+        if completed < total:
+            if update_frequency > 1 and completed % update_frequency:
+                return
+            # Pending first, then the timer check: a flush running between the two either
+            # sees this point or has cleared the timer, which this call then re-arms.
             self._pending = (completed, total, message)
-            if self._flush_timer is None:
+            if self._flush_timer is not None:
+                return
+            if monotonic() < self._next_write_at:
                 self._schedule_flush()
+                return
+        elif total == self._finished_total and monotonic() < self._next_write_at:
+            self._pending = (completed, total, message)  # "done" again: held like any point
+            self._schedule_flush()
             return
         self.write(completed, total, message)
 
@@ -172,9 +179,30 @@ class ProgressTracker:
         self._next_write_at = max(self._next_write_at, finished + spacing)
 
 
+def _not_in_a_job(
+    completed: int, total: int, update_frequency: int = 1, message: str | None = None
+) -> None:
+    """``update_progress`` outside a running job: nothing to report to."""
+
+
 class _ActiveRun(threading.local):
     tracker: ProgressTracker | None = None
+    #: ``tracker.report``, bound once per run rather than on every item.
+    report: Callable[..., None] = staticmethod(_not_in_a_job)
 
 
-#: The tracker of the run executing in this thread (a worker thread runs one at a time).
+#: The run executing in this thread (a worker thread runs one at a time).
 active = _ActiveRun()
+
+
+def enter(tracker: ProgressTracker) -> ProgressTracker | None:
+    """Make ``tracker`` this thread's active run; returns the one it replaces."""
+    outer = active.tracker
+    active.tracker, active.report = tracker, tracker.report
+    return outer
+
+
+def leave(outer: ProgressTracker | None) -> None:
+    """Restore the run that ``enter`` replaced (None: no run)."""
+    active.tracker = outer
+    active.report = _not_in_a_job if outer is None else outer.report
