@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from django_jobtastic.task import progress
 from django_jobtastic.task.progress import ProgressTracker, clamp_percent
 
 
@@ -118,3 +119,24 @@ def test_tracker_close_cancels_the_pending_flush():
     tracker.close()
     time.sleep(0.15)  # three intervals: a flush left scheduled would have run
     assert store.metas == []
+
+
+def test_tracker_a_busy_job_writes_its_due_points_itself(monkeypatch):
+    """The alarm only marks a write due: a job that keeps reporting writes in its own
+    thread (its own database connection), not from a new thread per write."""
+    monkeypatch.setattr(progress, "QUIET_JOB_GRACE", 60)  # the alarm never writes here
+    writers: list[threading.Thread] = []
+    store = Collector()
+
+    def record(meta: dict) -> None:
+        writers.append(threading.current_thread())
+        store(meta)
+
+    tracker = ProgressTracker(0.02, record)
+    completed = 0
+    while len(store.metas) < 3:
+        completed += 1
+        tracker.report(completed, 10**9)
+    tracker.close()
+    assert writers == [threading.current_thread()] * 3
+    assert store.metas[-1]["completed"] <= completed

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from operator import attrgetter
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import psutil
 from django.core.exceptions import ImproperlyConfigured
@@ -18,6 +17,8 @@ from django_jobtastic.task.registration import register_everywhere
 from django_jobtastic.task.submission import SubmittingTask
 
 logger = logging.getLogger(__name__)
+
+_active = progress.active  # bound here: update_progress reads it on every call
 
 
 class JobtasticTask(SubmittingTask):
@@ -80,31 +81,21 @@ class JobtasticTask(SubmittingTask):
         self._remember_eager_outcome(result)
         return result
 
-    if TYPE_CHECKING:
+    def update_progress(
+        self,
+        completed: int,
+        total: int,
+        update_frequency: int = 1,
+        message: str | None = None,
+    ) -> None:
+        """Report ``completed`` of ``total``; cheap enough to call on every item.
 
-        def update_progress(
-            self,
-            completed: int,
-            total: int,
-            update_frequency: int = 1,
-            message: str | None = None,
-        ) -> None:
-            """Report ``completed`` of ``total``; cheap enough to call on every item."""
-
-    else:
-        # ``self.update_progress`` *is* this thread's ``ProgressTracker.report`` (a no-op
-        # outside a running job), looked up in C by the property: a call per item costs one
-        # Python frame, not two. Subclasses may still override it with a plain method.
-        _active_run = progress.active
-        update_progress = property(
-            attrgetter("_active_run.report"),
-            doc="""Report ``completed`` of ``total``; cheap enough to call on every item.
-
-            ``update_progress(completed, total, update_frequency=1, message=None)``: a write
-            happens at most every ``update_frequency`` calls and every ``progress_interval``
-            seconds; the first call reaching ``total`` always writes. A call held back by the
-            interval is written when it has passed, unless a newer one is.""",
-        )
+        A write happens at most every ``update_frequency`` calls and every
+        ``progress_interval`` seconds; the first call reaching ``total`` always writes. A
+        call held back by the interval is written when it has passed, unless a newer one is.
+        Outside a running job it does nothing.
+        """
+        _active.report(completed, total, update_frequency, message)
 
     def _progress_store(self) -> progress.Store | None:
         """Where this run's progress goes: its task id in the result backend.

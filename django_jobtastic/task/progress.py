@@ -19,6 +19,11 @@ from django_jobtastic.task.estimation import RemainingTimeEstimator
 
 PROGRESS = "PROGRESS"
 
+#: Seconds the alarm leaves the job to write a due point itself (in its own thread, with its
+#: own connections) before writing it from the alarm's thread: a job busy in a long step
+#: still has its newest point shown.
+QUIET_JOB_GRACE = 0.02
+
 #: A progress write may take at most this share of a run's time: slow writes (a slow
 #: result backend, huge task arguments stored with each state) space the next ones out.
 WRITE_TIME_SHARE = 0.1
@@ -40,6 +45,8 @@ class ProgressTracker:
 
     __slots__ = (
         "_closed",
+        "_due",
+        "_due_written",
         "_estimator",
         "_finished_total",
         "_flush_timer",
@@ -63,7 +70,9 @@ class ProgressTracker:
         self._finished_total: int | None = None  # the total last reported as reached
         self._pending: tuple[int, int, str | None] | None = None  # held back by the throttle
         self._flushed: tuple[int, int, str | None] | None = None  # the last one flushed
-        self._flush_timer: threading.Timer | None = None
+        self._flush_timer: threading.Timer | None = None  # the alarm of the next due write
+        self._due = False  # set by the alarm: the job's next call writes
+        self._due_written = threading.Event()  # ends the alarm's wait for the job
         self.started_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
     def report(
@@ -72,22 +81,24 @@ class ProgressTracker:
         """Write this point if the throttles allow, else keep it as the pending point.
 
         Throttled by count (only every ``update_frequency``-th call) and by time (one write
-        per ``interval``); the first call reaching ``total`` always writes. A point held back
-        by the interval is written by the flush timer when the interval has passed, unless a
-        newer one is written first. While that timer is armed, a call only replaces the
-        pending point: no clock read, no lock, so a job may report every item.
+        per ``interval``); the first call reaching ``total`` always writes. The first call
+        held back by the interval arms an alarm for when it ends; until then a call only
+        replaces the pending point (no clock read, no lock), so a job may report every item.
+        When the alarm rings, the job's next call writes; a job busy in a long step has its
+        pending point written by the alarm instead, so the newest step is always shown.
         """
         if completed < total:
             if update_frequency > 1 and completed % update_frequency:
                 return
-            # Pending first, then the timer check: a flush running between the two either
-            # sees this point or has cleared the timer, which this call then re-arms.
-            self._pending = (completed, total, message)
-            if self._flush_timer is not None:
-                return
-            if monotonic() < self._next_write_at:
-                self._schedule_flush()
-                return
+            if not self._due:
+                # Pending first, then the alarm check: an alarm ending between the two
+                # either sees this point or has been cleared, and this call re-arms it.
+                self._pending = (completed, total, message)
+                if self._flush_timer is not None:
+                    return
+                if monotonic() < self._next_write_at:
+                    self._schedule_flush()
+                    return
         elif total == self._finished_total and monotonic() < self._next_write_at:
             self._pending = (completed, total, message)  # "done" again: held like any point
             self._schedule_flush()
@@ -133,6 +144,8 @@ class ProgressTracker:
         """Write this point now (it supersedes any pending one)."""
         with self._lock:
             self._pending = None
+            self._due = False
+            self._due_written.set()
             self._store_timed(self.meta(completed, total, message))
 
     def _schedule_flush(self) -> None:
@@ -143,7 +156,7 @@ class ProgressTracker:
 
     def _start_timer(self) -> None:  # with the lock held
         self._flush_timer = threading.Timer(
-            max(0.0, self._next_write_at - monotonic()), self._flush
+            max(0.0, self._next_write_at - monotonic()), self._alarm
         )
         self._flush_timer.daemon = True
         self._flush_timer.start()
@@ -155,6 +168,16 @@ class ProgressTracker:
             timer, self._flush_timer = self._flush_timer, None
         if timer is not None:
             timer.cancel()
+
+    def _alarm(self) -> None:
+        """The interval has passed: let the job write, or write for a job that is quiet."""
+        with self._lock:
+            if self._closed:
+                return
+            self._due = True
+            self._due_written.clear()
+        self._due_written.wait(QUIET_JOB_GRACE)
+        self._flush()
 
     def _flush(self) -> None:
         with self._lock:
@@ -168,6 +191,7 @@ class ProgressTracker:
                 self._start_timer()  # the job wrote meanwhile: wait for that write's interval
                 return
             self._flushed = point
+            self._due = False
             completed, total, message = point
             self._store_timed(self.meta(completed, total, message))
 
