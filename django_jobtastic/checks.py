@@ -12,7 +12,14 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import autodiscover_modules
 
-from django_jobtastic.conf import PREFIX, SETTINGS, conf, invalid_settings, unknown_settings
+from django_jobtastic.conf import (
+    PREFIX,
+    SETTINGS,
+    conf,
+    invalid_settings,
+    problem,
+    unknown_settings,
+)
 
 #: Backends whose entries one process cannot see from another.
 PROCESS_LOCAL_CACHES = frozenset(
@@ -64,6 +71,8 @@ def _aliases_in_use() -> dict[str, list[str]]:
 
 
 def check_cache(**kwargs: Any) -> list[CheckMessage]:
+    if not SETTINGS["CACHE"].valid(getattr(settings, PREFIX + "CACHE", "default")):
+        return []  # not an alias at all: E004 says so
     messages: list[CheckMessage] = []
     caches = getattr(settings, "CACHES", {})
     if conf.CACHE not in caches:
@@ -157,7 +166,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every JOBTASTIC_* setting has the right type and range (E004); no unknown name (W004)."""
     messages: list[CheckMessage] = [
         Error(
-            f"{name} must be {expected}; it is {value!r}.",
+            problem(name, value, expected),
             hint=f"Remove it to use the default, {SETTINGS[name.removeprefix(PREFIX)].default!r}.",
             id="django_jobtastic.E004",
         )

@@ -1,8 +1,10 @@
 """Every JOBTASTIC_* setting: its default, its rule, and typed access read lazily.
 
-Read at access time, so ``override_settings`` takes effect at once. The rules are checked
-once, by the system check ``django_jobtastic.E004`` (``checks.check_settings``), so a wrong
-value is reported at start-up naming the setting, not as a ``ValueError`` inside a request.
+Read at access time, so ``override_settings`` takes effect at once. A wrong value is
+reported naming the setting: by the system check ``django_jobtastic.E004`` at start-up
+(``manage.py check``, ``runserver``, ``migrate``...), and, where no checks run (gunicorn, a
+Celery worker ignores their outcome), as ``ImproperlyConfigured`` with the same text when it
+is read, never as a ``ValueError`` from deep inside a request or a job.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 PREFIX = "JOBTASTIC_"
 
@@ -56,8 +59,20 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
-def _value(name: str) -> Any:
+def _raw(name: str) -> Any:
     return getattr(settings, PREFIX + name, SETTINGS[name].default)
+
+
+def _value(name: str) -> Any:
+    value = _raw(name)
+    if not SETTINGS[name].valid(value):
+        raise ImproperlyConfigured(problem(PREFIX + name, value, SETTINGS[name].expected))
+    return value
+
+
+def problem(full_name: str, value: Any, expected: str) -> str:
+    """The message naming a setting that breaks its rule (the check's and the exception's)."""
+    return f"{full_name} must be {expected}; it is {value!r}."
 
 
 def invalid_settings() -> list[tuple[str, Any, str]]:
@@ -65,7 +80,7 @@ def invalid_settings() -> list[tuple[str, Any, str]]:
     return [
         (PREFIX + name, value, rule.expected)
         for name, rule in SETTINGS.items()
-        if not rule.valid(value := _value(name))
+        if not rule.valid(value := _raw(name))
     ]
 
 

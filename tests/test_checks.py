@@ -210,3 +210,8 @@ def test_every_check_carries_the_jobtastic_tag(settings):
     ]
     assert len(ours) == 3
     assert all("jobtastic" in check.tags for check in ours)
+
+
+def test_a_cache_setting_that_is_no_alias_is_only_e004(settings):
+    settings.JOBTASTIC_CACHE = 5
+    assert ids(check_settings() + check_cache()) == ["django_jobtastic.E004"]

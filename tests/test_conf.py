@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from django_jobtastic.conf import conf
@@ -35,3 +37,19 @@ def test_conf_reads_overrides_at_access_time():
         conf.TOKEN_MAX_AGE,
         conf.STATUS_ALLOW_RAW_IDS,
     ) == ("other", 2.0, 3.5, 7.0, 60, True)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "read"),
+    [
+        ("JOBTASTIC_TOKEN_MAX_AGE", "1 day", lambda: conf.TOKEN_MAX_AGE),
+        ("JOBTASTIC_POLL_INTERVAL", float("nan"), lambda: conf.POLL_INTERVAL),
+        ("JOBTASTIC_PROGRESS_INTERVAL", -3, lambda: conf.PROGRESS_INTERVAL),
+        ("JOBTASTIC_CACHE", 5, lambda: conf.CACHE),
+    ],
+)
+def test_a_bad_setting_read_where_no_check_ran_names_itself(settings, name, value, read):
+    """gunicorn runs no checks and Celery ignores their outcome: the read itself says it."""
+    setattr(settings, name, value)
+    with pytest.raises(ImproperlyConfigured, match=rf"^{name} must be .*; it is "):
+        read()
