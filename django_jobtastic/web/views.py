@@ -3,7 +3,7 @@
 Every answer is JSON with ``Cache-Control: no-store``. A bad, expired or foreign token gets
 one and the same 404, so probing tells nothing; an unreachable result backend gets a 503 with
 ``Retry-After``, which the widget honours. A status just read is answered again for a
-moment (``recent.py``), so many pollers of one job cost one backend read.
+moment (``answer_reuse.py``), so many pollers of one job cost one backend read.
 """
 
 from __future__ import annotations

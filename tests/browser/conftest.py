@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.harness import (
     CHROMIUM,
@@ -48,6 +49,7 @@ def page(browser, site, problems) -> Iterator[object]:
     context = browser.new_context(base_url=site.url, accept_downloads=True)  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)  # expect() has its own default, 5 s: too short under load
     page.on(
         "console",
         lambda message: message.type == "error" and problems.console_errors.append(message.text),
