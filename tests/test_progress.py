@@ -140,3 +140,18 @@ def test_tracker_a_busy_job_writes_its_due_points_itself(monkeypatch):
     tracker.close()
     assert writers == [threading.current_thread()] * 3
     assert store.metas[-1]["completed"] <= completed
+
+
+def test_tracker_an_alarm_armed_before_a_write_keeps_that_writes_interval():
+    """A write made while the alarm was armed (a "done" call) moves the due time: the alarm
+    then rings for the new interval, and calls until then stay held."""
+    store = Collector()
+    tracker = ProgressTracker(0.05, store)
+    tracker.report(1, 10)  # held: arms the alarm for the first interval's end
+    tracker.interval = 60
+    tracker.report(10, 10, message="done")  # written at once; the next write is 60 s away
+    metas = store.wait_for(1)
+    time.sleep(0.15)  # the first alarm has rung by now (nothing must come of it)
+    tracker.report(11, 20)
+    tracker.close()
+    assert [meta["completed"] for meta in store.metas] == [10] == [metas[0]["completed"]]

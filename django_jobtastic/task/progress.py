@@ -174,6 +174,9 @@ class ProgressTracker:
         with self._lock:
             if self._closed:
                 return
+            if monotonic() < self._next_write_at:
+                self._start_timer()  # the job wrote meanwhile: ring when that interval ends
+                return
             self._due = True
             self._due_written.clear()
         self._due_written.wait(QUIET_JOB_GRACE)
