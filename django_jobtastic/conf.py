@@ -21,7 +21,12 @@ PREFIX = "JOBTASTIC_"
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too big for a float
+        return False
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ BAD_VALUES = {
     "JOBTASTIC_CACHE": ["", None, 3],
     "JOBTASTIC_PROGRESS_INTERVAL": [-1, "0.5", float("nan"), True],
     "JOBTASTIC_POLL_INTERVAL": [0, -1, "1", float("inf"), None],
-    "JOBTASTIC_PUBLISH_TIMEOUT": [0, "2", float("inf")],
+    "JOBTASTIC_PUBLISH_TIMEOUT": [0, "2", float("inf"), 10**400],
     "JOBTASTIC_TOKEN_MAX_AGE": [0, -5, 1.5, "86400", True],
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": ["False", 1, None],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [-1, float("inf"), float("nan"), "soon", None],
