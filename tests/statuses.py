@@ -39,7 +39,8 @@ def read(client: Client, url: str, method: str = "get"):
     """``(status code, JSON body)`` of one request, after the headers every answer carries."""
     response = getattr(client, method)(url)
     assert response["Content-Type"] == "application/json"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Vary"] == "Cookie"
     return response.status_code, json.loads(response.content)
 
 

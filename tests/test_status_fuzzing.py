@@ -38,7 +38,8 @@ json_values = st.recursive(
 def assert_json_answer(response, allowed: set[int]) -> dict:
     assert response.status_code in allowed, response.content[:300]
     assert response["Content-Type"] == "application/json"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Vary"] == "Cookie"
     return json.loads(response.content)
 
 

@@ -295,7 +295,8 @@ def test_other_methods_get_405_even_without_a_csrf_token(method):
     response = getattr(client, method)(url)
     assert response.status_code == 405
     assert response["Allow"] == "GET, HEAD"
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Vary"] == "Cookie"
     assert json.loads(response.content) == {"error": "Only GET is allowed here."}
 
 

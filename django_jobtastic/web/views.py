@@ -1,8 +1,9 @@
 """The status views: one task's state as JSON, for whoever started it.
 
-Every answer is JSON with ``Cache-Control: no-store``. A bad, expired or foreign token gets
-one and the same 404, so probing tells nothing; an unreachable result backend gets a 503 with
-``Retry-After``, which the widget honours. A status just read is answered again for a
+Every answer is JSON with ``Cache-Control: private, no-store`` and ``Vary: Cookie``, so no
+shared cache stores one requester's answer for another. A bad, expired or foreign token gets
+one and the same 404, so probing tells nothing; an unreachable result backend gets a 503
+with ``Retry-After``, which the widget honours. A status just read is answered again for a
 moment (``answer_reuse.py``), so many pollers of one job cost one backend read.
 """
 
@@ -16,6 +17,7 @@ from celery import states
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language, gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
@@ -124,5 +126,9 @@ def _json(body: dict[str, object], status: int = 200) -> HttpResponse:
 
 def _json_bytes(body: bytes, status: int = 200) -> HttpResponse:
     response = HttpResponse(body, status=status, content_type="application/json")
-    response["Cache-Control"] = "no-store"
+    # One requester's answer, never stored for another: "private" is what Django 4.2's
+    # per-site cache middleware honours ("no-store" alone it caches), "no-store" keeps
+    # browsers and proxies from storing it, and Vary: Cookie marks whose answer it is.
+    response["Cache-Control"] = "private, no-store"
+    patch_vary_headers(response, ("Cookie",))
     return response

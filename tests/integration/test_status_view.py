@@ -45,7 +45,8 @@ def follow() -> Client:
 def read(client: Client, url: str) -> dict:
     response = client.get(url)
     assert response.status_code == 200
-    assert response["Cache-Control"] == "no-store"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Vary"] == "Cookie"
     body = json.loads(response.content)
     assert body["poll_interval"] == 1.0
     return body["task"]
@@ -221,7 +222,7 @@ def test_another_visitor_cannot_read_a_real_job(worker, follow, marker):
 UNAVAILABLE = {
     "status": 503,
     "retry_after": str(RETRY_AFTER_SECONDS),
-    "cache_control": "no-store",
+    "cache_control": "private, no-store",
     "body": {"error": UNAVAILABLE_MESSAGE},
 }
 
