@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -114,10 +113,13 @@ def test_tracker_a_newer_write_supersedes_the_pending_point():
 
 def test_tracker_close_cancels_the_pending_flush():
     store = Collector()
-    tracker = ProgressTracker(0.05, store)
-    tracker.report(1, 10, 1, None)  # held, with a flush scheduled
+    tracker = ProgressTracker(60, store)
+    tracker.report(1, 10, 1, None)  # held, with the alarm armed for the interval's end
+    alarm = tracker._flush_timer
+    assert alarm is not None
     tracker.close()
-    time.sleep(0.15)  # three intervals: a flush left scheduled would have run
+    assert alarm.finished.is_set()  # cancelled
+    tracker._alarm()  # an alarm ringing after all, as a late timer thread would
     assert store.metas == []
 
 
@@ -146,12 +148,10 @@ def test_tracker_an_alarm_armed_before_a_write_keeps_that_writes_interval():
     """A write made while the alarm was armed (a "done" call) moves the due time: the alarm
     then rings for the new interval, and calls until then stay held."""
     store = Collector()
-    tracker = ProgressTracker(0.05, store)
-    tracker.report(1, 10)  # held: arms the alarm for the first interval's end
-    tracker.interval = 60
+    tracker = ProgressTracker(60, store)
+    tracker.report(1, 10)  # held: arms the alarm for the interval's end
     tracker.report(10, 10, message="done")  # written at once; the next write is 60 s away
-    metas = store.wait_for(1)
-    time.sleep(0.15)  # the first alarm has rung by now (nothing must come of it)
+    tracker._alarm()  # the alarm armed before that write rings
     tracker.report(11, 20)
     tracker.close()
-    assert [meta["completed"] for meta in store.metas] == [10] == [metas[0]["completed"]]
+    assert [meta["completed"] for meta in store.metas] == [10]
