@@ -1,8 +1,8 @@
 """Cache keys that identify "the same job": pure functions, no I/O.
 
-Two calls are identical when their significant values are equal *after* the task serializer
-has round-tripped them, so the web process (which holds tuples, Decimals...) and the worker
-(which holds what the message decoded to) compute the same key.
+Two calls are identical when their significant values are equal, and of the same types,
+*after* the task serializer has round-tripped them, so the web process (which holds tuples,
+Decimals...) and the worker (which holds what the message decoded to) compute the same key.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from kombu.serialization import dumps, loads
@@ -80,13 +81,49 @@ def round_trip(value: Any, serializer: str) -> Any:
     return loads(data, content_type, encoding, accept={content_type})
 
 
+#: Ints longer than this are written in hex: Python refuses to write huge ints in decimal.
+_MAX_DECIMAL_INT_BITS = 2048
+
+
+def _tagged(kind: type, payload: str) -> str:
+    """``{"module.qualname": payload}``: the only JSON objects an encoding contains."""
+    type_name = f"{kind.__module__}.{kind.__qualname__}"
+    return f"{{{encode_basestring_ascii(type_name)}:{payload}}}"
+
+
+def _encode(value: Any) -> str:
+    """A canonical JSON text for ``value`` that no value of another type or spelling shares.
+
+    ``str``, ``int``, ``float``, ``bool`` and ``None`` are JSON literals, and lists and tuples
+    JSON arrays; every other value is an object whose one key names its type: a dict
+    (``builtins.dict``) and a set or frozenset hold their encoded items sorted, so neither
+    insertion order nor the string hash seed matters; anything else holds its ``repr``.
+    Exact types are tested, so a ``bool``, an ``IntEnum`` or a named tuple is never taken
+    for an ``int`` or a ``tuple``.
+    """
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if value is None or kind is bool or kind is float:
+        return json.dumps(value)
+    if kind is int:
+        if value.bit_length() <= _MAX_DECIMAL_INT_BITS:
+            return str(value)
+        return _tagged(kind, encode_basestring_ascii(hex(value)))
+    if kind is list or kind is tuple:
+        return f"[{','.join(map(_encode, value))}]"
+    if kind is dict:
+        items = sorted(f"[{_encode(key)},{_encode(item)}]" for key, item in value.items())
+        return _tagged(kind, f"[{','.join(items)}]")
+    if kind is set or kind is frozenset:
+        return _tagged(kind, f"[{','.join(sorted(map(_encode, value)))}]")
+    return _tagged(kind, encode_basestring_ascii(repr(value)))
+
+
 def _canonical(value: Any, to_str: Callable[[Any], str] | None) -> str:
     if to_str is not None:
         return str(to_str(value))
-    try:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
-    except TypeError:  # e.g. a dict with keys of mixed types cannot be sorted
-        return repr(value)
+    return _encode(value)
 
 
 def job_digest(
