@@ -162,8 +162,16 @@ def check_result_backend(**kwargs: Any) -> list[CheckMessage]:
     return messages
 
 
+def _raw_ids_allowed() -> bool:
+    """Whether ``JOBTASTIC_STATUS_ALLOW_RAW_IDS`` is on (False while invalid: E004 says so)."""
+    rule = SETTINGS["STATUS_ALLOW_RAW_IDS"]
+    raw = getattr(settings, PREFIX + "STATUS_ALLOW_RAW_IDS", rule.default)
+    return rule.valid(raw) and conf.STATUS_ALLOW_RAW_IDS
+
+
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
-    """Every JOBTASTIC_* setting has the right type and range (E004); no unknown name (W004)."""
+    """Every JOBTASTIC_* setting has the right type and range (E004); no unknown name (W004);
+    jobs are not readable by task id alone (W005)."""
     messages: list[CheckMessage] = [
         Error(
             problem(name, value, expected),
@@ -179,6 +187,15 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
                 f"{name} is not a django-jobtastic setting, so it has no effect.",
                 hint=f"Did you mean {close[0]}?" if close else "See the settings reference.",
                 id="django_jobtastic.W004",
+            )
+        )
+    if _raw_ids_allowed():
+        messages.append(
+            Warning(
+                "JOBTASTIC_STATUS_ALLOW_RAW_IDS is on: anyone who knows (or guesses) a task id "
+                "reads its job through jobtastic:task_status.",
+                hint="Turn it off and follow jobs with status tokens: status_url() after grant().",
+                id="django_jobtastic.W005",
             )
         )
     return messages

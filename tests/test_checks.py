@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 from celery import Celery
+from django.core.checks import registry
 from django.core.management import call_command
 from django.test import override_settings
 
@@ -161,7 +162,8 @@ def test_every_setting_has_its_good_and_bad_values_here():
 )
 def test_a_valid_setting_passes(settings, name, value):
     setattr(settings, name, value)
-    assert check_settings() == []
+    raw_ids_on = (name, value) == ("JOBTASTIC_STATUS_ALLOW_RAW_IDS", True)
+    assert ids(check_settings()) == (["django_jobtastic.W005"] if raw_ids_on else [])
 
 
 @pytest.mark.parametrize(
@@ -215,3 +217,24 @@ def test_every_check_carries_the_jobtastic_tag(settings):
 def test_a_cache_setting_that_is_no_alias_is_only_e004(settings):
     settings.JOBTASTIC_CACHE = 5
     assert ids(check_settings() + check_cache()) == ["django_jobtastic.E004"]
+
+
+def test_status_by_raw_task_id_is_w005(settings):
+    settings.JOBTASTIC_STATUS_ALLOW_RAW_IDS = True
+    [message] = check_settings()
+    assert message.id == "django_jobtastic.W005"
+    assert message.msg == (
+        "JOBTASTIC_STATUS_ALLOW_RAW_IDS is on: anyone who knows (or guesses) a task id reads "
+        "its job through jobtastic:task_status."
+    )
+    assert message.hint == (
+        "Turn it off and follow jobs with status tokens: status_url() after grant()."
+    )
+    assert "django_jobtastic.W005" in ids(registry.run_checks(tags=["jobtastic"]))
+
+
+def test_status_by_raw_task_id_off_is_no_warning(settings):
+    settings.JOBTASTIC_STATUS_ALLOW_RAW_IDS = False
+    assert check_settings() == []
+    del settings.JOBTASTIC_STATUS_ALLOW_RAW_IDS  # the default is off too
+    assert check_settings() == []
