@@ -9,7 +9,7 @@ import pytest
 from celery import Celery
 from kombu.exceptions import EncodeError, OperationalError
 
-from django_jobtastic.exceptions import PublishTimeoutError
+from django_jobtastic.exceptions import JobNotQueuedError, PublishTimeoutError
 from django_jobtastic.queueing_errors import failure_class, not_queued
 from django_jobtastic.task import publishing
 from tests.helpers import free_port, wait_until
@@ -85,6 +85,23 @@ def test_queueing_errors_module_refuses_private_names():
 
     with pytest.raises(AttributeError):
         queueing_errors.__getattr__("_private")
+
+
+def test_queueing_errors_keep_a_bounded_number_of_classes():
+    from django_jobtastic import queueing_errors
+
+    for n in range(10_000):  # names read from stored FAILUREs: anything a backend holds
+        getattr(queueing_errors, f"BrokerError{n}")
+    assert failure_class.cache_info().currsize <= 256  # not one class per name ever read
+    assert failure_class("BrokerError9999") is failure_class("BrokerError9999")  # still cached
+    rebuilt = failure_class("BrokerError0")  # evicted long ago: built again, the same kind
+    assert issubclass(rebuilt, JobNotQueuedError)
+    assert (rebuilt.__name__, rebuilt.__qualname__, rebuilt.__module__) == (
+        "BrokerError0",
+        "BrokerError0",
+        "django_jobtastic.queueing_errors",
+    )
+    assert queueing_errors.BrokerError0 is rebuilt
 
 
 def slow_send(seconds: float):
