@@ -1,4 +1,4 @@
-"""Django app config: registers the system checks."""
+"""Django app config: registers the system checks and carries grants over at login."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from django.core import checks
 class JobtasticConfig(AppConfig):
     name = "django_jobtastic"
     verbose_name = "Jobtastic"
+    default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from django_jobtastic import checks as jobtastic_checks
+        from django_jobtastic.web.grants import carry_over_at_login
+
+        user_logged_in.connect(carry_over_at_login, dispatch_uid="django_jobtastic.grants")
 
         # Every check carries the tag "jobtastic": `manage.py check --tag jobtastic`.
         checks.register(jobtastic_checks.check_settings, "jobtastic")

@@ -56,6 +56,11 @@ SETTINGS: dict[str, Setting] = {
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
     ),
     "STATUS_ALLOW_RAW_IDS": Setting(False, "True or False", lambda v: isinstance(v, bool)),
+    "GRANTS_PER_OWNER": Setting(
+        50,
+        "a whole number above 0",
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
+    ),
     "STATUS_REUSE_SECONDS": Setting(
         0.2,
         "a number of seconds, 0 or more (0 turns re-use off)",
@@ -125,13 +130,18 @@ class JobtasticSettings:
 
     @property
     def TOKEN_MAX_AGE(self) -> int:
-        """Seconds a signed status token stays valid."""
+        """Seconds a signed status token, and a grant to follow a job, stay valid."""
         return int(_value("TOKEN_MAX_AGE"))
 
     @property
     def STATUS_ALLOW_RAW_IDS(self) -> bool:
         """Serve the django-celery style ``<task_id>/status/`` route (anyone with an id reads)."""
         return bool(_value("STATUS_ALLOW_RAW_IDS"))
+
+    @property
+    def GRANTS_PER_OWNER(self) -> int:
+        """Most recent jobs kept per owner (user or anonymous session); older grants go."""
+        return int(_value("GRANTS_PER_OWNER"))
 
 
 conf = JobtasticSettings()

@@ -1,4 +1,4 @@
-"""``path("jobtastic/", include("django_jobtastic.urls"))``: the status routes."""
+"""``path("jobtastic/", include("django_jobtastic.urls"))``: the status routes, "my jobs"."""
 
 from __future__ import annotations
 
@@ -30,4 +30,5 @@ app_name = "jobtastic"
 urlpatterns = [
     path("status/<jobtastic_any:token>/", views.status_by_token, name="status"),
     path("<jobtastic_any:task_id>/status/", views.status_by_raw_id, name="task_status"),
+    path("jobs/", views.jobs, name="jobs"),
 ]

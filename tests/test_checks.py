@@ -137,6 +137,7 @@ GOOD_VALUES = {
     "JOBTASTIC_POLL_INTERVAL": [0.5, 2],
     "JOBTASTIC_PUBLISH_TIMEOUT": [0.1, 5],
     "JOBTASTIC_TOKEN_MAX_AGE": [1, 3600],
+    "JOBTASTIC_GRANTS_PER_OWNER": [1, 500],
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": [True, False],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [0, 0.2, 5],
 }
@@ -146,6 +147,7 @@ BAD_VALUES = {
     "JOBTASTIC_POLL_INTERVAL": [0, -1, "1", float("inf"), None],
     "JOBTASTIC_PUBLISH_TIMEOUT": [0, "2", float("inf"), 10**400],
     "JOBTASTIC_TOKEN_MAX_AGE": [0, -5, 1.5, "86400", True],
+    "JOBTASTIC_GRANTS_PER_OWNER": [0, -1, 2.5, "50", False],
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": ["False", 1, None],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [-1, float("inf"), float("nan"), "soon", None],
 }

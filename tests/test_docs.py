@@ -50,6 +50,7 @@ from django.core.checks import ERROR, run_checks
 from django.template import engines
 from django.test import Client, RequestFactory, override_settings
 
+from django_jobtastic import grant
 from django_jobtastic.conf import conf
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,9 +258,9 @@ def test_python_example(block: Block, eager: Any, doc_templates: None, tmp_path:
 @pytest.mark.parametrize("block", [pytest.param(b, id=b.id) for b in TEMPLATES])
 def test_template_example(block: Block, doc_templates: None) -> None:
     template = engines["django"].from_string(block.source)
-    rendered = template.render(
-        {"task_id": "5f1e2d3c-0000-4000-8000-00000000d0c5"}, visitor_request()
-    )
+    request, task_id = visitor_request(), "5f1e2d3c-0000-4000-8000-00000000d0c5"
+    grant(request, task_id)  # as the view that submitted the job did
+    rendered = template.render({"task_id": task_id}, request)
     if "{% jobtastic_progress" in block.source:
         assert 'class="jobtastic"' in rendered
     if "{% jobtastic_status_url" in block.source:

@@ -13,6 +13,7 @@ from celery import states
 from django.template import Context, Template
 from django.utils import translation
 
+from django_jobtastic import grant
 from django_jobtastic.web.payloads import GENERIC_FAILURE
 from tests.statuses import failed, new_id, read, status_url_for, store
 from tests.test_templatetags import anonymous_request
@@ -35,7 +36,7 @@ def catalogue_entries() -> dict[str, str]:
 
 def test_every_text_is_translated_and_the_compiled_catalogue_is_current():
     entries = catalogue_entries()
-    assert len(entries) == 15
+    assert len(entries) == 22
     with translation.override("de"):
         for source, german in entries.items():
             assert german, f"not translated: {source!r}"
@@ -44,9 +45,11 @@ def test_every_text_is_translated_and_the_compiled_catalogue_is_current():
 
 
 def test_the_widget_speaks_german():
+    request, task_id = anonymous_request(), new_id()
+    grant(request, task_id)
     with translation.override("de"):
         markup = Template("{% load jobtastic %}{% jobtastic_progress t %}").render(
-            Context({"request": anonymous_request(), "t": new_id()})
+            Context({"request": request, "t": task_id})
         )
     messages = json.loads(html.unescape(re.search(r'data-jobtastic-messages="([^"]*)"', markup)[1]))
     assert messages["failure"] == GERMAN_FAILURE

@@ -6,12 +6,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import include, path
 
-from django_jobtastic import status_url
+from django_jobtastic import grant
 
 
 def follow(request: HttpRequest, task_id: str) -> HttpResponse:
-    """What a page does after starting a job: give the visitor its status URL."""
-    return HttpResponse(status_url(request, task_id), content_type="text/plain")
+    """What a page does after starting a job: grant it and give the visitor its status URL."""
+    return HttpResponse(grant(request, task_id), content_type="text/plain")
 
 
 WIDGET_PAGE = engines["django"].from_string(
@@ -20,7 +20,7 @@ WIDGET_PAGE = engines["django"].from_string(
 
 
 def widget(request: HttpRequest, task_id: str) -> HttpResponse:
-    """A page following one job with the progress widget."""
+    """A page following one job with the progress widget (for its owners only)."""
     return HttpResponse(WIDGET_PAGE.render({"task_id": task_id}, request))
 
 

@@ -97,6 +97,20 @@ class SubmittingTask(PublishingTask):
         options: dict[str, Any],
         publish: Publisher,
     ) -> JobResult:
+        result = self._new_or_reused(args, kwargs, task_id, options, publish)
+        # The registered name travels with the result, so grant() records which job it is
+        # without asking the result backend (AsyncResult.name would).
+        setattr(result, "task_name", self.name)  # noqa: B010
+        return result
+
+    def _new_or_reused(
+        self,
+        args: Sequence[Any] | None,
+        kwargs: Mapping[str, Any] | None,
+        task_id: str | None,
+        options: dict[str, Any],
+        publish: Publisher,
+    ) -> JobResult:
         if self._configuration_error is not None:
             raise self._configuration_error
         args, kwargs = tuple(args or ()), dict(kwargs or {})

@@ -1,4 +1,9 @@
-"""``{% load jobtastic %}``: ``jobtastic_progress`` and ``jobtastic_status_url``."""
+"""``{% load jobtastic %}``: ``jobtastic_progress``, ``jobtastic_status_url``, ``jobtastic_jobs``.
+
+The tags verify, they never grant: for a job the requester holds no grant for, the widget
+renders its "cannot be shown" state with no status URL in it, and the URL tag renders
+nothing; both log a WARNING naming ``grant()``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
-from django_jobtastic.web.status_urls import TaskOrId, status_url
-from django_jobtastic.web.widget import widget_context
+from django_jobtastic.web.grants import jobs_of
+from django_jobtastic.web.task_refs import TaskOrId
+from django_jobtastic.web.widget import followable_url, widget_context
 
 register = template.Library()
 
 WIDGET_TEMPLATE = "django_jobtastic/progress.html"
+JOBS_TEMPLATE = "django_jobtastic/jobs.html"
 
 
 def _request_of(context: template.Context, tag: str) -> HttpRequest:
@@ -26,6 +33,12 @@ def _request_of(context: template.Context, tag: str) -> HttpRequest:
     return request
 
 
+def _render(context: template.Context, name: str, values: dict[str, object]) -> SafeString:
+    engine = context.template.engine if context.template else template.Engine.get_default()
+    # Always escaped: it is our markup, even inside the caller's {% autoescape off %}.
+    return engine.get_template(name).render(template.Context(values, autoescape=True))
+
+
 @register.simple_tag(takes_context=True)
 def jobtastic_progress(
     context: template.Context, task_or_id: TaskOrId | None, label: str | None = None
@@ -37,13 +50,27 @@ def jobtastic_progress(
     if task_or_id is None or task_or_id == "":
         return ""  # no job (yet): the page renders without a widget
     values = widget_context(_request_of(context, "jobtastic_progress"), task_or_id, label)
-    engine = context.template.engine if context.template else template.Engine.get_default()
-    widget = engine.get_template(WIDGET_TEMPLATE)
-    # Always escaped: it is our markup, even inside the caller's {% autoescape off %}.
-    return widget.render(template.Context(values, autoescape=True))
+    return _render(context, WIDGET_TEMPLATE, values)
 
 
 @register.simple_tag(takes_context=True)
 def jobtastic_status_url(context: template.Context, task_or_id: TaskOrId) -> str:
-    """The job's status URL (for your own JavaScript), readable by this request only."""
-    return status_url(_request_of(context, "jobtastic_status_url"), task_or_id)
+    """The job's status URL (for your own JavaScript); empty for a job not granted."""
+    request = _request_of(context, "jobtastic_status_url")
+    return followable_url(request, task_or_id, "jobtastic_status_url") or ""
+
+
+@register.simple_tag(takes_context=True)
+def jobtastic_jobs(context: template.Context) -> SafeString:
+    """The requester's jobs, most recent first, each with its live widget."""
+    request = _request_of(context, "jobtastic_jobs")
+    jobs = [
+        {
+            "job": job,
+            "widget": _render(
+                context, WIDGET_TEMPLATE, widget_context(request, job.task_id, None, job.status_url)
+            ),
+        }
+        for job in jobs_of(request)
+    ]
+    return _render(context, JOBS_TEMPLATE, {"jobs": jobs})

@@ -1,41 +1,31 @@
-"""``status_url``: the URL at which the requester, and only they, can follow a job."""
+"""``status_url``: the URL at which the requester, and only they, can follow a job.
+
+It verifies, it never grants: a job is followed by who holds a grant for it (``grant()``,
+called where the job is submitted), so a page rendering a task id taken from a URL cannot
+hand a stranger a way to read that job.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, TypeAlias
-
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
-from django.urls import reverse
 
-from django_jobtastic.web.tokens import make_token, owner_of
+from django_jobtastic.web.grants import has_grant
+from django_jobtastic.web.task_refs import TaskOrId, task_id_of
+from django_jobtastic.web.tokens import token_url
 
-
-class HasTaskId(Protocol):
-    """An ``AsyncResult``, ``EagerResult`` or anything else with the task's ``id``."""
-
-    @property
-    def id(self) -> str: ...
-
-
-TaskOrId: TypeAlias = "str | HasTaskId"
-
-
-def task_id_of(task_or_id: TaskOrId) -> str:
-    """The task id of a result object or of an id string; TypeError for anything else."""
-    task_id = task_or_id if isinstance(task_or_id, str) else getattr(task_or_id, "id", None)
-    if not isinstance(task_id, str) or not task_id:
-        raise TypeError(
-            f"expected a task id or an AsyncResult, got {type(task_or_id).__name__}: "
-            f"{task_or_id!r:.80}"
-        )
-    return task_id
+NOT_GRANTED = (
+    "This request holds no grant to follow job {task_id!r}: call "
+    "django_jobtastic.grant(request, result) in the view that submits the job."
+)
 
 
 def status_url(request: HttpRequest, task_or_id: TaskOrId) -> str:
-    """The ``jobtastic:status`` URL of a job, readable by this request's user or session.
+    """The ``jobtastic:status`` URL of a job the requester holds a grant for.
 
-    For an anonymous visitor without a session, a session is created (and its cookie set on
-    this response by ``SessionMiddleware``), so the visitor can read the status back.
+    Raises ``PermissionDenied`` (a 403 when it escapes a view) for any other job.
     """
-    token = make_token(task_id_of(task_or_id), owner_of(request))
-    return reverse("jobtastic:status", kwargs={"token": token})
+    task_id = task_id_of(task_or_id)
+    if not has_grant(request, task_id):
+        raise PermissionDenied(NOT_GRANTED.format(task_id=task_id[:80]))
+    return token_url(request, task_id)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 SALT = "django_jobtastic.status-token"
@@ -74,6 +75,17 @@ def _signed_in_owner(request: HttpRequest) -> str | None:
 
 def make_token(task_id: str, owner: str) -> str:
     return signing.dumps({"task": task_id, "owner": owner}, salt=SALT)
+
+
+def token_url(request: HttpRequest, task_id: str) -> str:
+    """The ``jobtastic:status`` URL for ``task_id``, bound to the requester.
+
+    It checks no grant: callers do (``status_url``) or just made one (``grant``). For an
+    anonymous visitor without a session, a session is created (its cookie set on this
+    response by ``SessionMiddleware``), so the visitor can read the status back.
+    """
+    token = make_token(task_id, owner_of(request))
+    return reverse("jobtastic:status", kwargs={"token": token})
 
 
 class SignedStatus(NamedTuple):

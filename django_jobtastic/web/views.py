@@ -1,4 +1,4 @@
-"""The status views: one task's state as JSON, for whoever started it.
+"""The status views: one task's state as JSON, for whoever started it; the requester's jobs.
 
 Every answer is JSON with ``Cache-Control: private, no-store`` and ``Vary: Cookie``, so no
 shared cache stores one requester's answer for another. A bad, expired or foreign token gets
@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
 from django_jobtastic.web.answer_reuse import answers
+from django_jobtastic.web.grants import jobs_of
 from django_jobtastic.web.payloads import status_body, task_payload
 from django_jobtastic.web.result_reading import (
     BACKEND_DOWN,
@@ -71,6 +72,30 @@ def status_by_raw_id(request: HttpRequest, task_id: str) -> HttpResponse:
     if request.method not in READ_METHODS:
         return _method_not_allowed()
     return _answer_status(task_id)
+
+
+@csrf_exempt
+def jobs(request: HttpRequest) -> HttpResponse:
+    """``jobs/``: the requester's granted jobs, most recent first, with their status URLs."""
+    if request.method not in READ_METHODS:
+        return _method_not_allowed()
+    try:
+        listed = jobs_of(request)
+    except BACKEND_DOWN as error:  # the grants' database, or the session store, is down
+        return _unavailable(error)
+    return _json(
+        {
+            "jobs": [
+                {
+                    "id": job.task_id,
+                    "name": job.task_name,
+                    "granted_at": job.granted_at.isoformat(),
+                    "status_url": job.status_url,
+                }
+                for job in listed
+            ]
+        }
+    )
 
 
 def _answer_status(task_id: str) -> HttpResponse:
