@@ -391,3 +391,17 @@ test("the built script starts every widget once, later ones too, included twice"
   // Sequential per widget: with two widgets, at most two requests were ever in flight.
   assert.ok(fake.maxInFlight() <= 2);
 });
+
+test("a widget rendered for a job not granted has no URL and is left alone", async () => {
+  const denied = WIDGET.replace(' data-jobtastic-url="/jobtastic/status/t/"', ' data-jobtastic-state="ERROR"')
+    .replace("Waiting for your task to begin…", "The progress of this job cannot be shown.");
+  const { window, document } = page(denied);
+  const fake = server({ task: progress(10, 50) });
+  window.fetch = fake.fetch;
+  window.eval(readFileSync(BUILT, "utf8"));
+  await sleep(50);
+  assert.equal(fake.calls.length, 0, "nothing to poll: no request at all");
+  const widget = document.getElementById("w");
+  assert.equal(widget.dataset.jobtasticState, "ERROR");
+  assert.equal(widget.querySelector(".jobtastic-status").textContent, "The progress of this job cannot be shown.");
+});
