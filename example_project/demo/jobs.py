@@ -2,8 +2,8 @@
 
 Each sleeps a little per step to stand in for real work, so the progress bar has something
 to show. Results that are files come back as ``{"url": ..., "file": ...}``: the widget links
-to the URL, ``/jobs/<kind>/<task id>/file/``, and the view behind it serves ``file`` to the
-sessions that hold that task id only. The job itself knows nothing of web requests (it runs
+to the URL, ``/jobs/<kind>/<task id>/file/``, and the view behind it serves ``file`` only to
+those holding a grant for that task. The job itself knows nothing of web requests (it runs
 in the worker): only its own task id.
 """
 

@@ -8,6 +8,6 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("jobs/<str:kind>/", views.start, name="start"),
     path("jobs/<str:kind>/<str:task_id>/", views.job, name="job"),
-    # A job's file is reached through the job, so only by the sessions that asked for it.
+    # A job's file is reached through the job, so only by those who asked for it.
     path("jobs/<str:kind>/<str:task_id>/file/", views.job_file, name="job_file"),
 ]

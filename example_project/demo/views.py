@@ -1,10 +1,12 @@
-"""The demo's pages: start a job, follow it, download what it made.
+"""The demo's pages: start a job, follow it, download what it made, see all of yours.
 
-Who may see a job: the session that asked for it. ``start`` remembers every task id it hands
-out in ``request.session["jobs"]`` (a new job, a running identical one it latched onto, or one
-answered from the cache alike: the session asked for it), and the job page and the job's file
-are served only for ids the session holds. Anyone else gets a 404, as for a job that does not
-exist.
+Who may see a job: whoever asked for it. ``start`` calls ``django_jobtastic.grant`` for the
+job it hands out (a new job, a running identical one it latched onto, or one answered from
+the cache alike: the visitor asked for it), which records the visitor (their session here:
+the demo has no sign-in) as an owner. The job page and the job's file are served only when
+``has_grant`` says so; anyone else gets a 404, as for a job that does not exist. The front
+page lists the visitor's jobs with ``{% jobtastic_jobs %}``, each with its live bar, so a
+reload or another tab resumes them all, and another browser sees none.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from demo.forms import ChartForm, DivisionForm, ExportForm
 from demo.jobs import OUTPUT_KINDS, ChartTask, CsvExportTask, LotsOfDivisionTask
+from django_jobtastic import grant, has_grant
 
 JOBS: dict[str, Any] = {
     "division": LotsOfDivisionTask,
@@ -44,8 +47,6 @@ INITIAL: dict[str, dict[str, Any]] = {
 }
 TITLES = {"division": "Lots of division", "export": "CSV export", "chart": "Random-walk chart"}
 BUTTONS = {"division": "Divide", "export": "Export orders", "chart": "Draw the chart"}
-#: Jobs remembered per session: only who asked for a job may follow it and download its file.
-REMEMBERED_JOBS = 50
 #: How a submission was served, told on the job page. It travels in the redirect's query
 #: string, not in django.contrib.messages: messages live in one cookie per browser, so two
 #: tabs submitting at once would overwrite each other's notice.
@@ -77,16 +78,16 @@ def start(request: HttpRequest, kind: str) -> HttpResponse:
         outcome = "cached"
     else:
         outcome = "running"
-    _remember(request, result.id)
+    grant(request, result)  # whoever asked for the job may follow it, and nobody else
     job_url = reverse("job", kwargs={"kind": kind, "task_id": result.id})
     return redirect(f"{job_url}?{urlencode({'outcome': outcome})}")
 
 
 def job(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
-    # status_url (and so the widget) grants whoever renders it the right to read the job:
-    # render it only for the session that asked for the job.
-    if kind not in JOBS or not _holds(request, task_id):
-        raise Http404("No such job in your session.")
+    # The widget would say "cannot be shown" to anyone else; the page itself is not theirs
+    # either: a 404, as for a job that does not exist.
+    if kind not in JOBS or not has_grant(request, task_id):
+        raise Http404("No such job of yours.")
     context = {
         "kind": kind,
         "title": TITLES[kind],
@@ -97,12 +98,12 @@ def job(request: HttpRequest, kind: str, task_id: str) -> HttpResponse:
 
 
 def job_file(request: HttpRequest, kind: str, task_id: str) -> FileResponse:
-    """The file a finished job wrote, for the sessions that asked for that job only.
+    """The file a finished job wrote, for those who asked for that job only.
 
-    The task id is the key: it must be one this session holds, and the file's name is read
+    The task id is the key: the visitor must hold a grant for it, and the file's name is read
     from that task's own result, never from the URL.
     """
-    if kind not in OUTPUT_KINDS or not _holds(request, task_id):
+    if kind not in OUTPUT_KINDS or not has_grant(request, task_id):
         raise Http404("No such file.")
     output = OUTPUT_KINDS[kind]
     result = JOBS[kind].AsyncResult(task_id)
@@ -126,8 +127,7 @@ def job_file(request: HttpRequest, kind: str, task_id: str) -> FileResponse:
 
 
 def _front_page(request: HttpRequest, bound: dict[str, forms.Form] | None = None) -> HttpResponse:
-    # A session from the first page on: two forms sent at once then share it (and the jobs).
-    request.session.setdefault("jobs", [])
+    _ensure_session(request)
     bound = bound or {}
     sections = [
         {
@@ -141,10 +141,13 @@ def _front_page(request: HttpRequest, bound: dict[str, forms.Form] | None = None
     return render(request, "demo/index.html", {"sections": sections})
 
 
-def _holds(request: HttpRequest, task_id: str) -> bool:
-    return task_id in request.session.get("jobs", [])
+def _ensure_session(request: HttpRequest) -> None:
+    """A session from the first page on, so two forms sent at once share it.
 
-
-def _remember(request: HttpRequest, task_id: str) -> None:
-    jobs = [known for known in request.session.get("jobs", []) if known != task_id]
-    request.session["jobs"] = [*jobs, task_id][-REMEMBERED_JOBS:]
+    Otherwise each submission would create a session of its own (``grant`` does when there is
+    none), the browser would keep the last cookie, and the other tab's job would not be its.
+    """
+    request.session.keys()  # loads it: a cookie naming an expired session resets the key
+    if request.session.session_key is None:
+        request.session.save()
+        request.session.modified = True  # so SessionMiddleware sets the cookie
