@@ -227,3 +227,11 @@ def test_jobs_view_answers_503_when_the_grants_cannot_be_read(client):
     assert response.status_code == 503
     assert response["Retry-After"]
     assert "error" in json.loads(response.content)
+
+
+def test_a_task_id_too_long_to_keep_is_refused_clearly(django_user_model):
+    for request in (visitor(), signed_in(django_user_model.objects.create_user("ada"))):
+        with pytest.raises(ValueError, match="a task id of 256 characters cannot be granted"):
+            grant(request, "x" * 256)
+        grant(request, "x" * 255)
+        assert ids(request) == ["x" * 255]

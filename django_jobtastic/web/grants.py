@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 #: Session key of an anonymous visitor's grants: ``[[task_id, task_name, epoch], ...]``,
 #: most recent first. Compact, because some session backends live in a cookie.
 SESSION_KEY = "_jobtastic_grants"
+#: The longest task id and task name kept (the Grant table's column sizes).
+MAX_TASK_ID_LENGTH = 255
+MAX_TASK_NAME_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,11 @@ def grant(request: HttpRequest, task_or_id: TaskOrId) -> str:
     signed-in user, else the session (created when there is none).
     """
     task_id = task_id_of(task_or_id)
+    if len(task_id) > MAX_TASK_ID_LENGTH:
+        raise ValueError(
+            f"a task id of {len(task_id)} characters cannot be granted: at most "
+            f"{MAX_TASK_ID_LENGTH} (Celery's are 36)"
+        )
     entry = _Entry(task_id, _task_name_of(task_or_id), _now())
     user = _signed_in_user(request)
     if user is not None:
@@ -132,7 +140,7 @@ def _task_name_of(task_or_id: TaskOrId) -> str | None:
     name = getattr(task_or_id, "task_name", None)  # set on the results jobtastic returns
     if name is None and isinstance(task_or_id, EagerResult):
         name = task_or_id.name
-    return name if isinstance(name, str) and name else None
+    return name[:MAX_TASK_NAME_LENGTH] if isinstance(name, str) and name else None
 
 
 def _signed_in_user(request: HttpRequest) -> Any:
