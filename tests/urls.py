@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import include, path
+from django.views.decorators.http import require_POST
 
 from django_jobtastic import grant
 
@@ -24,8 +25,24 @@ def widget(request: HttpRequest, task_id: str) -> HttpResponse:
     return HttpResponse(WIDGET_PAGE.render({"task_id": task_id}, request))
 
 
+@require_POST
+def submit(request: HttpRequest, job: str, marker: str) -> HttpResponse:
+    """A page that starts a job, as SPEC §8 asks: ``delay()``, then ``grant()`` the requester
+    (a new job, one latched onto, or a cached answer alike). POST ``hold=1`` holds it."""
+    from django.http import Http404, JsonResponse
+
+    from tests import jobs
+
+    task = {"counting": jobs.CountingJob, "cached": jobs.CachedJob}.get(job)
+    if task is None:
+        raise Http404(job)
+    result = task.delay(marker=marker, hold=request.POST.get("hold") == "1")
+    return JsonResponse({"id": result.id, "status_url": grant(request, result)})
+
+
 urlpatterns = [
     path("jobtastic/", include("django_jobtastic.urls")),
     path("follow/<str:task_id>/", follow),
     path("widget/<str:task_id>/", widget),
+    path("submit/<str:job>/<str:marker>/", submit),
 ]
