@@ -46,24 +46,38 @@ def problems() -> PageProblems:
 
 @pytest.fixture
 def page(browser, site, problems) -> Iterator[object]:
+    """A tab of a new browser context; what any tab of that context reports is checked."""
     context = browser.new_context(base_url=site.url, accept_downloads=True)  # type: ignore[attr-defined]
-    page = context.new_page()
-    page.set_default_timeout(30_000)
+    context.set_default_timeout(30_000)
     expect.set_options(timeout=30_000)  # expect() has its own default, 5 s: too short under load
-    page.on(
+    context.on(
         "console",
         lambda message: message.type == "error" and problems.console_errors.append(message.text),
     )
-    page.on("pageerror", lambda error: problems.page_errors.append(str(error)))
+    context.on("weberror", lambda error: problems.page_errors.append(str(error.error)))
 
     def dialog(shown) -> None:
         problems.dialogs.append(f"dialog: {shown.message}")
         shown.dismiss()
 
-    page.on("dialog", dialog)
+    context.on("dialog", dialog)
+    page = context.new_page()
     yield page
     context.close()
     assert problems.unexpected() == []
+
+
+@pytest.fixture
+def stranger(browser, site) -> Iterator[object]:
+    """Another browser: a session of its own, which asked for none of the first one's jobs."""
+    context = browser.new_context(base_url=site.url, accept_downloads=True)  # type: ignore[attr-defined]
+    context.set_default_timeout(30_000)
+    errors: list[str] = []
+    context.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield context
+    context.close()
+    assert errors == []
 
 
 @pytest.fixture

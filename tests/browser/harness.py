@@ -3,8 +3,8 @@
 The site is the example project served for real (``runserver`` and a Celery worker process)
 on its embedded default in a temporary folder, with the tests' own settings module
 (``tests.browser.site_settings``: the example's settings plus the test gate of
-``tests.browser.pace``). Playwright drives Debian's Chromium (/usr/bin/chromium, never a
-downloaded browser).
+``tests.browser.pace`` and one test-only page, ``tests.browser.site_urls``). Playwright drives
+Debian's Chromium (/usr/bin/chromium, never a downloaded browser).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Test-only pacing of the example site's jobs: a gate holds a job after a progress write.
 
 The browser tests run the example project unmodified, on settings of their own
-(``tests.browser.site_settings``) whose only change is the result backend:
+(``tests.browser.site_settings``) whose change for pacing is the result backend:
 ``backend.PacedDatabaseBackend`` is django-celery-results' backend, which after storing a
 PROGRESS state asks ``gate.after_progress`` whether the job must be held there. Only a job
 one of whose string arguments (the division job's label) names a gate a test opened is ever
