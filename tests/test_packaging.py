@@ -68,7 +68,8 @@ def readme_settings() -> str:
 
 
 def test_a_bare_install_runs_a_project_with_the_readme_settings(wheel: Path, tmp_path: Path):
-    """``pip install django-jobtastic`` alone, then exactly the README's settings: it checks."""
+    """``pip install django-jobtastic`` alone, then exactly the README's settings: it checks
+    and migrates."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
@@ -117,3 +118,14 @@ def test_a_bare_install_runs_a_project_with_the_readme_settings(wheel: Path, tmp
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "System check identified no issues" in check.stdout
+    # The README's next step: migrate creates the tables, ours (the grants) included, from the
+    # migrations the wheel ships.
+    migrate = subprocess.run(
+        [python, "manage.py", "migrate", "--noinput"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    assert "Applying django_jobtastic.0001_initial... OK" in migrate.stdout
