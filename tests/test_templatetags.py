@@ -174,9 +174,7 @@ def test_hostile_task_id_stays_inside_the_signed_token():
 def test_poll_interval_is_never_localized(settings):
     settings.JOBTASTIC_POLL_INTERVAL = 1.5
     with translation.override("de"):
-        markup = render(
-            "{% jobtastic_progress t %}", request=anonymous_request(TASK_ID), t=TASK_ID
-        )
+        markup = render("{% jobtastic_progress t %}", request=anonymous_request(TASK_ID), t=TASK_ID)
     assert 'data-jobtastic-poll-interval="1.5"' in markup
     assert 'data-jobtastic-language="de"' in markup
 
