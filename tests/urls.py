@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
 from django.urls import include, path
 from django.views.decorators.http import require_POST
 
 from django_jobtastic import grant
+from tests.jobs import CachedJob, CountingJob
 
 
 def follow(request: HttpRequest, task_id: str) -> HttpResponse:
@@ -29,11 +30,7 @@ def widget(request: HttpRequest, task_id: str) -> HttpResponse:
 def submit(request: HttpRequest, job: str, marker: str) -> HttpResponse:
     """A page that starts a job, as SPEC §8 asks: ``delay()``, then ``grant()`` the requester
     (a new job, one latched onto, or a cached answer alike). POST ``hold=1`` holds it."""
-    from django.http import Http404, JsonResponse
-
-    from tests import jobs
-
-    task = {"counting": jobs.CountingJob, "cached": jobs.CachedJob}.get(job)
+    task = {"counting": CountingJob, "cached": CachedJob}.get(job)
     if task is None:
         raise Http404(job)
     result = task.delay(marker=marker, hold=request.POST.get("hold") == "1")
