@@ -16,6 +16,7 @@ export const DEFAULT_MESSAGES = {
   starting: "Your job is getting started.",
   estimating: "Working on an estimate…",
   almostDone: "Almost finished.",
+  overdue: "Taking longer than expected…",
   progress: "{percent}% complete, about {remaining} left",
   success: "Done.",
   resultLink: "Open the result",
@@ -58,7 +59,9 @@ export function describeProgress(progress, messages, language) {
     ? progress.time_remaining
     : -1;
   let text;
-  if (remaining < 0 || percent < 2) {
+  if (progress && progress.overdue === true) {
+    text = messages.overdue; // the estimate ran out and the job runs on: never "about 0 s"
+  } else if (remaining < 0 || percent < 2) {
     text = `${messages.starting} ${messages.estimating}`;
   } else if (remaining < 5 || percent > 98) {
     text = messages.almostDone;

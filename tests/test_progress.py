@@ -42,8 +42,10 @@ def test_tracker_initial_meta_has_no_estimate():
         "time_remaining": -1,
         "message": None,
         "started_at": tracker.started_at,
+        "updated_at": meta["updated_at"],
     }
     assert tracker.started_at.endswith("Z")
+    assert meta["updated_at"] >= tracker.started_at  # ISO-8601 UTC: ordered as text
 
 
 def test_tracker_meta_estimates_and_schedules_next_write():
@@ -56,7 +58,9 @@ def test_tracker_meta_estimates_and_schedules_next_write():
         "total": 100,
         "message": "half",
         "started_at": tracker.started_at,
+        "updated_at": meta["updated_at"],
     }
+    assert meta["updated_at"].endswith("Z")
 
 
 def test_tracker_meta_zero_completed_is_no_estimate():

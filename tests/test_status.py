@@ -11,11 +11,20 @@ import pytest
 from django_jobtastic import UserFacingError
 from django_jobtastic.web.payloads import GENERIC_FAILURE, jsonable, status_body, task_payload
 
-NO_PROGRESS_KEYS = {"completed": None, "total": None, "message": None, "started_at": None}
+NO_PROGRESS_KEYS = {
+    "completed": None,
+    "total": None,
+    "message": None,
+    "started_at": None,
+    "updated_at": None,
+    "overdue": False,
+}
+#: 2024-11-24T21:35:05Z, as epoch seconds: "now" for the aging tests.
+WRITTEN = 1732484105.0
 
 
-def payload(state, info=None, traceback=None, debug=False):
-    return task_payload("t-1", state, info, traceback, debug=debug)
+def payload(state, info=None, traceback=None, debug=False, now=None):
+    return task_payload("t-1", state, info, traceback, debug=debug, now=now)
 
 
 @pytest.mark.parametrize("state", ["PENDING", "STARTED", "RECEIVED", "RETRY"])
@@ -53,6 +62,8 @@ def test_payload_progress_carries_meta_and_progress():
             "total": 100,
             "message": None,
             "started_at": "2026-11-24T21:35:05Z",
+            "updated_at": None,
+            "overdue": False,
         },
         "error": None,
     }
@@ -67,6 +78,8 @@ def test_payload_initial_progress_has_nulls_for_missing_keys():
         "total": None,
         "message": None,
         "started_at": "s",
+        "updated_at": None,
+        "overdue": False,
     }
 
 
@@ -178,3 +191,46 @@ def test_jsonable_returns_small_plain_json_as_is():
 )
 def test_jsonable_converts_what_is_not_plain_json(value, expected):
     assert jsonable(value) == expected
+
+
+def progress_written_at(remaining, updated_at="2024-11-24T21:35:05Z"):
+    return {"progress_percent": 40.0, "time_remaining": remaining, "updated_at": updated_at}
+
+
+@pytest.mark.parametrize(
+    ("remaining", "seconds_later", "aged", "overdue"),
+    [
+        (12.5, 0, 12.5, False),
+        (12.5, 2.25, 10.2, False),  # rounded to tenths
+        (12.5, 12.5, 0, False),  # exactly run out: not over yet
+        (12.5, 12.6, 0, True),
+        (12.5, 3600, 0, True),
+        (0, 1, 0, True),
+        (-1, 3600, -1, False),  # no estimate: nothing to age, nothing overdue
+    ],
+)
+def test_time_remaining_is_aged_to_the_answer_and_overdue_once_run_out(
+    remaining, seconds_later, aged, overdue
+):
+    task = payload("PROGRESS", progress_written_at(remaining), now=WRITTEN + seconds_later)
+    assert (task["progress"]["time_remaining"], task["progress"]["overdue"]) == (aged, overdue)
+    assert task["result"]["time_remaining"] == remaining  # the meta as written
+
+
+@pytest.mark.parametrize(
+    "updated_at", [None, "yesterday", "2024-11-24T21:35:05", 17, "2024-13-45T00:00:00Z"]
+)
+def test_an_estimate_without_a_readable_time_of_writing_is_not_aged(updated_at):
+    task = payload("PROGRESS", progress_written_at(12.5, updated_at), now=WRITTEN + 60)
+    assert (task["progress"]["time_remaining"], task["progress"]["overdue"]) == (12.5, False)
+
+
+def test_a_writer_clock_ahead_of_ours_ages_nothing():
+    task = payload("PROGRESS", progress_written_at(12.5), now=WRITTEN - 30)
+    assert (task["progress"]["time_remaining"], task["progress"]["overdue"]) == (12.5, False)
+
+
+def test_updated_at_with_an_offset_is_read_too():
+    written_in_berlin = progress_written_at(12.5, "2024-11-24T22:35:05+01:00")
+    task = payload("PROGRESS", written_in_berlin, now=WRITTEN + 2.5)
+    assert task["progress"]["time_remaining"] == 10.0

@@ -176,6 +176,7 @@ def test_progress_state_written_before_the_calculation(eager, marker):
         "time_remaining": -1,
         "message": None,
         "started_at": result["info"]["started_at"],
+        "updated_at": result["info"]["updated_at"],
     }
 
 

@@ -60,6 +60,8 @@ def test_owner_reads_progress(client):
                     "total": 100,
                     "message": "halfway <b>there</b>",
                     "started_at": "2026-11-25T00:00:00+00:00",
+                    "updated_at": None,  # written before updated_at existed: not aged
+                    "overdue": False,
                 },
                 "error": None,
             },
@@ -107,6 +109,8 @@ def test_success_result_and_full_progress(client):
             "total": None,
             "message": None,
             "started_at": None,
+            "updated_at": None,
+            "overdue": False,
         },
         "error": None,
     }
@@ -160,9 +164,13 @@ def test_custom_state_carries_its_meta(client):
     assert read(client, status_url_for(client, task_id))[1]["task"] == {
         **expected_task(task_id, "UPLOADING"),
         "result": {"stage": "uploading"},
-        "progress": dict.fromkeys(
-            ["percent", "time_remaining", "completed", "total", "message", "started_at"]
-        ),
+        "progress": {
+            **dict.fromkeys(
+                ["percent", "time_remaining", "completed", "total", "message", "started_at"]
+            ),
+            "updated_at": None,
+            "overdue": False,
+        },
     }
 
 

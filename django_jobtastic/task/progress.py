@@ -40,6 +40,11 @@ def clamp_percent(completed: float, total: float) -> float:
     return round(min(100.0, 100.0 * completed / total), 2)
 
 
+def utc_now_iso() -> str:
+    """Now, as ISO-8601 UTC with a ``Z``: what progress meta carries for times."""
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 class ProgressTracker:
     """One run's progress: when the next write is due, what is pending, and the estimator."""
 
@@ -73,7 +78,7 @@ class ProgressTracker:
         self._flush_timer: threading.Timer | None = None  # the alarm of the next due write
         self._due = False  # set by the alarm: the job's next call writes
         self._due_written = threading.Event()  # ends the alarm's wait for the job
-        self.started_at = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        self.started_at = utc_now_iso()
 
     def report(
         self, completed: int, total: int, update_frequency: int = 1, message: str | None = None
@@ -112,6 +117,7 @@ class ProgressTracker:
             "time_remaining": -1,
             "message": None,
             "started_at": self.started_at,
+            "updated_at": utc_now_iso(),
         }
 
     def meta(
@@ -134,6 +140,9 @@ class ProgressTracker:
             "total": total,
             "message": None if message is None else str(message),
             "started_at": self.started_at,
+            # Wall-clock time of this write: readers age time_remaining by it, and tell a
+            # live job from a lost one.
+            "updated_at": utc_now_iso(),
         }
 
     def write_initial(self) -> None:

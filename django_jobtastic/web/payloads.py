@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
+from time import time
 from typing import Any
 
 from celery import states
@@ -30,6 +32,7 @@ PROGRESS_KEYS = {
     "total": "total",
     "message": "message",
     "started_at": "started_at",
+    "updated_at": "updated_at",
 }
 #: Not ready and carrying no meta of ours: nothing to show yet.
 WAITING_STATES = frozenset({states.PENDING, states.RECEIVED, states.STARTED, states.RETRY})
@@ -88,11 +91,46 @@ def _is_small_plain_json(value: Any) -> bool:
     return True
 
 
-def progress_from_meta(meta: Any) -> dict[str, Any] | None:
-    """The ``progress`` object for a PROGRESS (or custom) state's already-jsonable meta."""
+def progress_from_meta(meta: Any, now: float) -> dict[str, Any] | None:
+    """The ``progress`` object for a PROGRESS (or custom) state's already-jsonable meta.
+
+    ``time_remaining`` is aged to ``now`` (epoch seconds): the written estimate less the time
+    since it was written, never below 0; ``overdue`` says it ran out while the job runs on.
+    """
     if not isinstance(meta, Mapping):
         return None
-    return {key: meta.get(meta_key) for key, meta_key in PROGRESS_KEYS.items()}
+    progress = {key: meta.get(meta_key) for key, meta_key in PROGRESS_KEYS.items()}
+    remaining, overdue = aged_remaining(progress["time_remaining"], progress["updated_at"], now)
+    progress.update(time_remaining=remaining, overdue=overdue)
+    return progress
+
+
+def aged_remaining(remaining: Any, updated_at: Any, now: float) -> tuple[Any, bool]:
+    """``(time_remaining as of now, overdue)`` for an estimate written at ``updated_at``.
+
+    An estimate of -1 (none yet), or one without a readable time of writing (a custom
+    state's meta), is passed on as it is. A clock ahead of ours ages nothing.
+    """
+    if type(remaining) not in (int, float) or remaining < 0:
+        return remaining, False
+    written = _epoch(updated_at)
+    if written is None:
+        return remaining, False
+    elapsed = max(0.0, now - written)
+    if elapsed > remaining:
+        return 0, True
+    return round(remaining - elapsed, 1), False
+
+
+def _epoch(iso: Any) -> float | None:
+    """Epoch seconds of an ISO-8601 time with a zone (``Z`` too, on Python 3.10), or None."""
+    if not isinstance(iso, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00", 1))
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
 
 
 def error_from_exception(exception: Any, *, debug: bool) -> dict[str, str]:
@@ -111,8 +149,12 @@ def task_payload(
     traceback: str | None,
     *,
     debug: bool,
+    now: float | None = None,
 ) -> dict[str, Any]:
-    """The ``task`` object for one task in ``state`` with Celery's ``info`` (result or meta)."""
+    """The ``task`` object for one task in ``state`` with Celery's ``info`` (result or meta).
+
+    ``now`` (epoch seconds, the moment of reading by default) is what estimates are aged to.
+    """
     payload: dict[str, Any] = {
         "id": task_id,
         "status": state,
@@ -130,6 +172,7 @@ def task_payload(
                 **dict.fromkeys(PROGRESS_KEYS),
                 "percent": 100,
                 "time_remaining": 0,
+                "overdue": False,
             },
         )
     elif state in (states.FAILURE, states.REVOKED):
@@ -140,7 +183,8 @@ def task_payload(
         payload.update(successful=False, result=error["message"], error=error)
     elif state not in WAITING_STATES:  # PROGRESS and custom states carry their meta
         meta = jsonable(info)
-        payload.update(result=meta, progress=progress_from_meta(meta))
+        progress = progress_from_meta(meta, time() if now is None else now)
+        payload.update(result=meta, progress=progress)
     if debug:
         payload["traceback"] = traceback
     return payload

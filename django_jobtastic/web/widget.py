@@ -38,6 +38,7 @@ def widget_messages() -> dict[str, str]:
         "starting": _("Your job is getting started."),
         "estimating": _("Working on an estimate…"),
         "almostDone": _("Almost finished."),
+        "overdue": _("Taking longer than expected…"),
         "progress": _("%(percent)s%% complete, about %(remaining)s left")
         % {"percent": "{percent}", "remaining": "{remaining}"},
         "success": _("Done."),

@@ -135,6 +135,14 @@ test("progress has three tiers", () => {
   assert.equal(say(42.7, 125), "42% complete, about 2 minutes left");
 });
 
+test("an estimate that ran out says so, whatever the percent", () => {
+  const say = (progress) => describeProgress(progress, DEFAULT_MESSAGES, "en").text;
+  assert.equal(say({ percent: 60, time_remaining: 0, overdue: true }), "Taking longer than expected…");
+  assert.equal(say({ percent: 99, time_remaining: 0, overdue: true }), "Taking longer than expected…");
+  assert.equal(say({ percent: 60, time_remaining: 0, overdue: false }), "Almost finished.");
+  assert.equal(say({ percent: 60, time_remaining: 0, overdue: "yes" }), "Almost finished.");
+});
+
 test("percent is clamped for the bar", () => {
   assert.equal(describeProgress({ percent: 140, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 100);
   assert.equal(describeProgress({ percent: -3, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 0);

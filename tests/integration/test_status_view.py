@@ -31,9 +31,12 @@ from tests.statuses import expected_task, failed, status_url_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
-NO_PROGRESS = dict.fromkeys(
-    ["percent", "time_remaining", "completed", "total", "message", "started_at"]
-)
+NO_PROGRESS = {
+    **dict.fromkeys(
+        ["percent", "time_remaining", "completed", "total", "message", "started_at", "updated_at"]
+    ),
+    "overdue": False,
+}
 
 
 @pytest.fixture
@@ -87,10 +90,16 @@ def test_progress_of_a_running_job(worker, follow, marker):
     result = jobs.CountingJob.delay(marker=marker, hold=True)
     try:
         wait_until_held(result)
-        seen = read(follow, status_url_for(follow, result.id))
         meta = result.info  # what the worker wrote, read by Celery itself
+        seen = read(follow, status_url_for(follow, result.id))
     finally:
         probe.release(marker)
+    aged = seen["progress"]["time_remaining"]
+    if meta["time_remaining"] < 0:
+        assert (aged, seen["progress"]["overdue"]) == (-1, False)
+    else:  # aged by the time since it was written: never more, never below 0
+        assert 0 <= aged <= meta["time_remaining"]
+        assert aged == 0 or not seen["progress"]["overdue"]
     assert meta["completed"] == 1
     assert meta["total"] == 4
     assert meta["progress_percent"] == 25.0
@@ -101,11 +110,13 @@ def test_progress_of_a_running_job(worker, follow, marker):
         result=meta,
         progress={
             "percent": 25.0,
-            "time_remaining": meta["time_remaining"],
+            "time_remaining": aged,
             "completed": 1,
             "total": 4,
             "message": "step 1",
             "started_at": meta["started_at"],
+            "updated_at": meta["updated_at"],
+            "overdue": seen["progress"]["overdue"],
         },
     )
 
@@ -130,7 +141,8 @@ def test_pollers_of_one_running_job_share_backend_reads(worker, settings, backen
     finally:
         probe.release(marker)
     assert len(seen) == 160
-    assert all(task == seen[0] for task in seen)
+    # One answer, bar its age: each backend read ages the estimate to its own moment.
+    assert all(unaged(task) == unaged(seen[0]) for task in seen)
     assert seen[0]["progress"]["completed"] == 1
     assert 1 <= len(backend_reads) <= 8  # at most one per thread that missed at the same time
     result.get(timeout=30)
@@ -252,3 +264,33 @@ def test_result_backend_down_answers_503(follow, tmp_path, task_id):
         assert (after["status"], after["body"]["task"]["status"]) == (200, "PENDING")
     finally:
         stop(server)
+
+
+def unaged(task: dict) -> dict:
+    """A task object without what ages from one read to the next."""
+    aging = ("time_remaining", "overdue")
+    return {**task, "progress": {k: v for k, v in task["progress"].items() if k not in aging}}
+
+
+def test_a_job_running_past_its_estimate_is_overdue_not_frozen(worker, follow, settings, marker):
+    """Held after step 1 (estimated from a few milliseconds of work), the job outlives its
+    estimate: the answer says so, with 0 left, however long it is held."""
+    settings.JOBTASTIC_STATUS_REUSE_SECONDS = 0  # every read is the backend's state now
+    result = jobs.CountingJob.delay(marker=marker, hold=True)
+    try:
+        wait_until_held(result)
+        written = result.info
+        assert written["time_remaining"] >= 0
+        assert written["updated_at"].endswith("Z")
+        url = status_url_for(follow, result.id)
+        seen = wait_until(
+            lambda: (task := read(follow, url))["progress"]["overdue"] and task,
+            what="the estimate to run out while the job is held",
+        )
+        assert seen["status"] == "PROGRESS"
+        assert seen["progress"]["time_remaining"] == 0
+        assert seen["result"]["time_remaining"] == written["time_remaining"]  # as written
+    finally:
+        probe.release(marker)
+    assert result.get(timeout=30) == {"marker": marker, "steps": 4}
+    assert read(follow, url)["progress"]["overdue"] is False

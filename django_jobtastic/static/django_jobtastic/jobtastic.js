@@ -10,6 +10,7 @@
     starting: "Your job is getting started.",
     estimating: "Working on an estimate\u2026",
     almostDone: "Almost finished.",
+    overdue: "Taking longer than expected\u2026",
     progress: "{percent}% complete, about {remaining} left",
     success: "Done.",
     resultLink: "Open the result",
@@ -45,7 +46,9 @@
     const percent = clampPercent(progress && progress.percent);
     const remaining = progress && typeof progress.time_remaining === "number" ? progress.time_remaining : -1;
     let text;
-    if (remaining < 0 || percent < 2) {
+    if (progress && progress.overdue === true) {
+      text = messages.overdue;
+    } else if (remaining < 0 || percent < 2) {
       text = `${messages.starting} ${messages.estimating}`;
     } else if (remaining < 5 || percent > 98) {
       text = messages.almostDone;
