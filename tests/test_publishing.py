@@ -12,13 +12,19 @@ from kombu.exceptions import EncodeError, OperationalError
 from django_jobtastic.exceptions import JobNotQueuedError, PublishTimeoutError
 from django_jobtastic.queueing_errors import failure_class, not_queued
 from django_jobtastic.task import publishing
+from tests import jobs  # noqa: F401 - registers the jobs with every app
 from tests.helpers import free_port, wait_until
 
 TIMEOUT = 0.5  # seconds
 
 
-def dead_app(port: int) -> Celery:
-    return Celery("dead", broker=f"redis://127.0.0.1:{port}/0", set_as_current=False)
+def dead_app(port: int, scheme: str = "redis") -> Celery:
+    url = (
+        f"amqp://guest:guest@127.0.0.1:{port}//"
+        if scheme == "amqp"
+        else f"redis://127.0.0.1:{port}/0"
+    )
+    return Celery("dead", broker=url, set_as_current=False)
 
 
 def test_publish_within_hung_broker_gives_up_at_the_deadline(silent_port):
@@ -39,6 +45,7 @@ def test_publish_within_refused_broker_fails_at_once_with_its_error():
 
 
 def test_publish_within_fails_fast_while_attempts_hang(silent_port, monkeypatch):
+    monkeypatch.setattr(publishing, "SOCKET_TIMEOUT_MARGIN", 60)  # hung until the port closes
     with pytest.raises(publishing.BrokerUnavailableError):
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     # That attempt stays stuck on the silent socket (open until the test ends): one is enough.
@@ -152,9 +159,51 @@ def test_publish_within_send_failing_after_the_caller_moved_on_is_reported():
     assert str(error.cause) == "connection lost while sending"
 
 
-def test_hung_attempts_counts_attempts_stuck_after_their_deadline(silent_port):
+def test_hung_attempts_counts_attempts_stuck_after_their_deadline(silent_port, monkeypatch):
     # Earlier tests' stuck attempts end once their silent ports are closed.
     wait_until(lambda: publishing.hung_attempts() == 0, what="earlier stuck attempts to end")
+    monkeypatch.setattr(publishing, "SOCKET_TIMEOUT_MARGIN", 60)  # hung until the port closes
     with pytest.raises(publishing.BrokerUnavailableError):
         publishing.publish_within(dead_app(silent_port), TIMEOUT, lambda producer: "sent")
     assert publishing.hung_attempts() == 1  # this one, stuck on the socket open till the end
+
+
+#: How long after the caller gave up an attempt on a silent broker may go on: its sockets
+#: time out TIMEOUT + 1 s after it started (publishing.socket_timeout_for), far below this.
+HUNG_FOR_AT_MOST = 5.0
+
+
+@pytest.mark.parametrize("scheme", ["redis", "amqp"])
+def test_an_attempt_stuck_on_a_silent_broker_ends_soon_after_the_deadline(silent_port, scheme):
+    """Kombu's Redis transport has no socket timeout by default (the attempt waited until the
+    silent socket was closed) and py-amqp's handshake waited Celery's connection timeout,
+    twice: the attempt's own sockets now time out soon after the deadline."""
+    wait_until(lambda: publishing.hung_attempts() == 0, what="earlier stuck attempts to end")
+    with pytest.raises(publishing.BrokerUnavailableError) as raised:
+        publishing.publish_within(dead_app(silent_port, scheme), TIMEOUT, lambda producer: "sent")
+    assert isinstance(raised.value.cause, PublishTimeoutError)  # the caller still gave up first
+    wait_until(
+        lambda: publishing.hung_attempts() == 0,
+        timeout=HUNG_FOR_AT_MOST,
+        what="the attempt stuck on the silent broker to end",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("scheme", ["redis", "amqp"])
+def test_delay_or_fail_on_a_silent_broker_leaves_no_thread_behind(silent_port, scheme, marker):
+    """A second web process whose broker accepts connections and never answers."""
+    silent = Celery("silent", set_as_current=False)
+    silent.config_from_object("django.conf:settings", namespace="CELERY")
+    silent.conf.broker_url = dead_app(silent_port, scheme).conf.broker_url
+    silent.conf.broker_transport = None  # the embedded settings name a transport class
+    wait_until(lambda: publishing.hung_attempts() == 0, what="earlier stuck attempts to end")
+
+    result = silent.tasks["tests.jobs.CountingJob"].delay_or_fail(marker=marker)
+
+    assert (result.state, type(result.result).__name__) == ("FAILURE", "PublishTimeoutError")
+    wait_until(
+        lambda: publishing.hung_attempts() == 0,
+        timeout=HUNG_FOR_AT_MOST,
+        what="the attempt stuck on the silent broker to end",
+    )

@@ -7,18 +7,28 @@ the deadline. The thread connects first, where hangs happen; it sends only if th
 still waiting, and once it sends, the caller no longer falls back (the message may be on its
 way): it waits one more deadline and then assumes the job is queued. So a job is never both
 queued and failed, or both queued and run in the caller.
+
+The attempts take their connections from a pool of their own, whose sockets time out
+(``socket_timeout_for``): an attempt the caller gave up on ends soon after, instead of when
+the broker's socket does (kombu's Redis transport: never). The app's own pool, which plain
+``delay`` uses, keeps the project's settings.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from celery import Celery
 from django.db import connections
+from kombu import Connection
 from kombu.exceptions import OperationalError
+from kombu.pools import ProducerPool
 
 from django_jobtastic.exceptions import PublishTimeoutError
 
@@ -32,6 +42,16 @@ MAX_HUNG_ATTEMPTS = 4
 
 _lock = threading.Lock()  # guards every attempt's phase and the hung count
 _hung_attempts = 0
+
+#: An attempt's sockets wait at most its deadline plus this share of it, and at least one
+#: second more than the deadline: the caller always gives up first (with the deadline's
+#: error), and the attempt ends soon after (4 s after it started for the default 2 s).
+SOCKET_TIMEOUT_MARGIN = 1.0
+#: The transport options bounding every socket operation, per kombu transport driver.
+SOCKET_TIMEOUT_OPTIONS = {
+    "redis": ("socket_timeout", "socket_connect_timeout"),  # kombu's Redis transport
+    "py-amqp": ("read_timeout", "write_timeout"),  # the handshake: connect_timeout
+}
 
 CONNECTING, SENDING, DONE, ABANDONED = "connecting", "sending", "done", "abandoned"
 UNCONFIRMED = "unconfirmed"  # the caller stopped waiting while the message was being sent
@@ -49,6 +69,49 @@ class PublishUnconfirmedError(Exception):
     """The message was being sent when the deadline passed: treat the job as queued."""
 
 
+def socket_timeout_for(deadline: float) -> float:
+    """How long each socket operation of an attempt with this deadline may wait."""
+    return deadline + max(deadline, SOCKET_TIMEOUT_MARGIN)
+
+
+_pools_lock = threading.Lock()
+#: Per app, the attempts' producers: (process id, socket timeout), then the pool. A forked
+#: child (a prefork worker's, a web server's) builds its own: sockets are never shared.
+_pools: weakref.WeakKeyDictionary[Celery, tuple[tuple[int, float], ProducerPool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _at_most(configured: object, seconds: float) -> float:
+    """A timeout of ``seconds``, or the project's own if that one is shorter."""
+    if isinstance(configured, (int, float)) and 0 < configured < seconds:
+        return float(configured)
+    return seconds
+
+
+def _bounded_connection(app: Celery, seconds: float) -> Connection:
+    """The app's broker connection, each of its socket operations bounded by ``seconds``."""
+    options = dict(app.conf.broker_transport_options or {})
+    driver = app.connection_for_write().transport.driver_name  # no I/O: names the transport
+    for name in SOCKET_TIMEOUT_OPTIONS.get(driver, ()):
+        options[name] = _at_most(options.get(name), seconds)
+    connect_timeout = _at_most(app.conf.broker_connection_timeout, seconds)
+    return app.connection_for_write(connect_timeout=connect_timeout, transport_options=options)
+
+
+def _producers(app: Celery, deadline: float) -> ProducerPool:
+    """The pool the attempts of ``app`` with this deadline take their producers from."""
+    key = (os.getpid(), socket_timeout_for(deadline))
+    with _pools_lock:
+        held = _pools.get(app)
+        if held is None or held[0] != key:
+            limit = app.conf.broker_pool_limit
+            connections = _bounded_connection(app, key[1]).Pool(limit=limit)
+            held = key, ProducerPool(connections, limit=limit, Producer=app.amqp.Producer)
+            _pools[app] = held
+        return held[1]
+
+
 def hung_attempts() -> int:
     """How many publish attempts are still stuck after their deadline (for monitoring)."""
     return _hung_attempts
@@ -60,10 +123,12 @@ class _Attempt(Generic[T]):
     def __init__(
         self,
         app: Celery,
+        deadline: float,
         send: Callable[[Any], T],
         on_late_error: Callable[[BaseException], None] | None,
     ) -> None:
         self.app = app
+        self.deadline = deadline
         self.send = send
         self.on_late_error = on_late_error
         self.phase = CONNECTING
@@ -73,8 +138,8 @@ class _Attempt(Generic[T]):
 
     def run(self) -> None:
         try:
-            with self.app.producer_or_acquire() as producer:
-                connection = producer.connection
+            with _producers(self.app, self.deadline).acquire(block=True) as producer:
+                connection: Any = producer.connection  # a pooled producer has one
                 broker_errors = (
                     OperationalError,
                     OSError,
@@ -83,8 +148,12 @@ class _Attempt(Generic[T]):
                 )
                 try:
                     # Connect without kombu's retry loop (a refused broker is down, not late);
-                    # a silent broker hangs here, which is what the deadline is for.
-                    connection.ensure_connection(max_retries=1, interval_start=0)
+                    # a silent broker hangs here, which is what the deadline is for, until
+                    # the socket times out; not tried again once past the deadline (whole
+                    # seconds, below the socket timeout: deadline + at least 1 s).
+                    connection.ensure_connection(
+                        max_retries=1, interval_start=0, timeout=math.ceil(self.deadline)
+                    )
                     connection.default_channel  # noqa: B018 - opens the channel
                     if not self._enter(SENDING):
                         return
@@ -154,7 +223,7 @@ def publish_within(
         raise BrokerUnavailableError(
             PublishTimeoutError(f"{_hung_attempts} earlier publishes are still hung")
         )
-    attempt = _Attempt(app, send, on_late_error)
+    attempt = _Attempt(app, timeout, send, on_late_error)
     threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True).start()
     if not attempt.finished.wait(timeout):
         if attempt.abandon_if_connecting():
