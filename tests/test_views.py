@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from celery import states
 from celery.backends.base import DisabledBackend
+from celery.backends.redis import RedisBackend
 from celery.exceptions import Retry
 from django.contrib.auth.models import User
 from django.core import signing
@@ -367,3 +368,17 @@ def test_a_result_this_process_may_not_decode_is_a_failure_not_a_500(client, mon
         "FAILURE",
         {"type": "ResultNotReadableError", "message": GENERIC_FAILURE},
     )
+
+
+def test_a_result_backend_that_never_answers_is_a_503_within_the_bound(
+    client, monkeypatch, silent_port
+):
+    """A Redis that accepts connections and never answers: the poll gives up, it does not hang
+    for Celery's socket timeout (120 s by default)."""
+    url = status_url_for(client, new_id())
+    silent = RedisBackend(app=app, url=f"redis://127.0.0.1:{silent_port}/0")
+    monkeypatch.setattr(reading, "current_app", SimpleNamespace(backend=silent))
+    started = time.monotonic()
+    response = client.get(url)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert time.monotonic() - started < 10  # the bound is 2 s: generous for a busy machine
