@@ -18,6 +18,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from django_jobtastic.web.result_reading import BACKEND_DOWN
+
 SALT = "django_jobtastic.status-token"
 
 
@@ -109,12 +111,46 @@ def read_token(token: str, max_age: int) -> SignedStatus | None:
     return SignedStatus(task_id, owner)
 
 
+class SessionStoreUnavailableError(ConnectionError):
+    """The session store did not answer: whether the request is the owner's is unknown."""
+
+
 def is_owner(request: HttpRequest, owner: str) -> bool:
     """Whether ``request`` acts for ``owner``.
 
     A session owner is checked against the session cookie alone (no I/O: status polls stay
     cheap); a user owner loads ``request.user``, so a password change still logs out.
+
+    Raises ``SessionStoreUnavailableError`` (a ConnectionError) instead of answering False
+    when the request's session could not be read because its store is down: Django's cache
+    sessions read such a store as no session at all, which would make the owner a stranger.
     """
+    if _owns(request, owner):
+        return True
+    _check_session_store(request)
+    return False
+
+
+def _check_session_store(request: HttpRequest) -> None:
+    """Raise if the store of the request's session cookie cannot be reached (one lookup).
+
+    Only on the refusal path: an answer that is not the owner's costs one more lookup, the
+    owner's answer none.
+    """
+    session = getattr(request, "session", None)
+    key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session is None or not key:
+        return  # no session to have lost: a stranger
+    try:
+        session.exists(key)  # raises when the store is down, where load() gave up silently
+    except BACKEND_DOWN as error:
+        # The session read as empty, so SessionMiddleware would delete the visitor's cookie
+        # along with this answer; a store of the same key, not read, leaves it alone.
+        request.session = type(session)(key)
+        raise SessionStoreUnavailableError(f"{type(error).__name__}: {error}") from error
+
+
+def _owns(request: HttpRequest, owner: str) -> bool:
     kind = owner.partition(":")[0]
     if kind == "session":
         key = getattr(getattr(request, "session", None), "session_key", None)

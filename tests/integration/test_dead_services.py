@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from celery import states
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
 
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
 from tests.helpers import free_port
-from tests.integration.harness import submit_elsewhere
+from tests.integration.harness import start_redis, stop, submit_elsewhere
+from tests.statuses import new_id, status_url_for, store
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -110,3 +114,50 @@ def test_cache_server_stopped_submissions_still_run(worker, volatile_cache, capl
     assert second.get(timeout=30) == {"marker": marker, "steps": 4}
     assert probe.runs(marker) == 2
     assert "cache unavailable" in caplog.text
+
+
+@pytest.fixture
+def cache_sessions(settings, volatile_cache, request):
+    """Sessions kept in the 'volatile' cache (a Redis of the test's own, which it may stop)."""
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    settings.SESSION_CACHE_ALIAS = "volatile"
+    return volatile_cache
+
+
+def signed_in_client(name: str) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_user(name))
+    return client
+
+
+@pytest.mark.parametrize("cache_sessions", ["cache", "cached_db"], indirect=True)
+def test_session_cache_down_is_a_503_and_the_cookie_is_kept(cache_sessions, marker):
+    """Django's cache sessions read a store that is down as no session at all (an anonymous
+    request, so a 404 the widget gives up on, and a deleted cookie): it is a 503."""
+    ada = signed_in_client(f"ada-{marker}")
+    task_id = new_id()
+    store(task_id, "done", states.SUCCESS)
+    url = status_url_for(ada, task_id)
+    assert ada.get(url).status_code == 200
+
+    stop(cache_sessions)
+    response = ada.get(url)
+
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert settings.SESSION_COOKIE_NAME not in response.cookies  # not deleted, nor replaced
+
+
+@pytest.mark.parametrize("cache_sessions", ["cache"], indirect=True)
+def test_session_cache_up_foreign_and_expired_tokens_stay_404(cache_sessions, marker):
+    ada, bob = signed_in_client(f"ada-{marker}"), signed_in_client(f"bob-{marker}")
+    task_id = new_id()
+    store(task_id, "done", states.SUCCESS)
+    url = status_url_for(ada, task_id)
+    assert bob.get(url).status_code == 404  # foreign: the store answers, the session is bob's
+
+    stop(cache_sessions)
+    restarted = start_redis(settings.VOLATILE_CACHE_PORT)  # empty: every session is gone
+    try:
+        assert ada.get(url).status_code == 404  # expired, as far as anyone can tell
+    finally:
+        stop(restarted)
