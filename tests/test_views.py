@@ -19,12 +19,14 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.db import OperationalError
 from django.test import Client
+from django.urls import reverse
 from kombu.exceptions import ContentDisallowed, DecodeError, SerializerNotInstalled
 
 from django_jobtastic import UserFacingError
 from django_jobtastic.queueing_errors import not_queued
 from django_jobtastic.web import result_reading as reading
 from django_jobtastic.web.payloads import GENERIC_FAILURE
+from django_jobtastic.web.tokens import make_token, user_owner
 from django_jobtastic.web.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.celery_app import app
 from tests.statuses import (
@@ -382,3 +384,23 @@ def test_a_result_backend_that_never_answers_is_a_503_within_the_bound(
     response = client.get(url)
     assert (response.status_code, response["Retry-After"]) == (503, "5")
     assert time.monotonic() - started < 10  # the bound is 2 s: generous for a busy machine
+
+
+def test_a_session_cache_that_never_answers_is_a_503(settings, silent_port):
+    """A signed-in user's token, their session in a cache that accepts and never answers."""
+    ada = User.objects.create_user("ada")
+    settings.CACHES = {
+        **settings.CACHES,
+        "silent": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_CACHE_ALIAS = "silent"
+    visitor = Client()
+    visitor.cookies[settings.SESSION_COOKIE_NAME] = "k" * 32
+    url = reverse("jobtastic:status", kwargs={"token": make_token(new_id(), user_owner(ada.pk))})
+    response = visitor.get(url)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
