@@ -56,6 +56,14 @@ SETTINGS: dict[str, Setting] = {
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
     ),
     "STATUS_ALLOW_RAW_IDS": Setting(False, "True or False", lambda v: isinstance(v, bool)),
+    "HEARTBEAT_INTERVAL": Setting(
+        10, "a number of seconds above 0", lambda v: _is_number(v) and v > 0
+    ),
+    "LOST_AFTER": Setting(
+        60,
+        "a number of seconds above JOBTASTIC_HEARTBEAT_INTERVAL",
+        lambda v: _is_number(v) and v > 0 and v > _heartbeat_or_default(),
+    ),
     "GRANTS_PER_OWNER": Setting(
         50,
         "a whole number above 0",
@@ -67,6 +75,12 @@ SETTINGS: dict[str, Setting] = {
         lambda v: _is_number(v) and v >= 0,
     ),
 }
+
+
+def _heartbeat_or_default() -> float:
+    """The heartbeat interval LOST_AFTER must exceed (its default while it is itself wrong)."""
+    value = _raw("HEARTBEAT_INTERVAL")
+    return float(value) if _is_number(value) and value > 0 else 10.0
 
 
 def _raw(name: str) -> Any:
@@ -137,6 +151,16 @@ class JobtasticSettings:
     def STATUS_ALLOW_RAW_IDS(self) -> bool:
         """Serve the django-celery style ``<task_id>/status/`` route (anyone with an id reads)."""
         return bool(_value("STATUS_ALLOW_RAW_IDS"))
+
+    @property
+    def HEARTBEAT_INTERVAL(self) -> float:
+        """Seconds between two signs of life of a running job that reports nothing."""
+        return float(_value("HEARTBEAT_INTERVAL"))
+
+    @property
+    def LOST_AFTER(self) -> float:
+        """Seconds without a sign of life after which a running job is reported lost."""
+        return float(_value("LOST_AFTER"))
 
     @property
     def GRANTS_PER_OWNER(self) -> int:

@@ -24,3 +24,12 @@ class JobNotQueuedError(UserFacingError):
 
 class PublishTimeoutError(ConnectionError):
     """The broker did not accept a message within ``JOBTASTIC_PUBLISH_TIMEOUT`` seconds."""
+
+
+class JobLostError(UserFacingError):
+    """Stored when a running job stopped proving it was alive: its worker was killed outright.
+
+    A user-facing error, since the user can act on it: trying again starts a fresh run.
+    """
+
+    user_message = "The job stopped unexpectedly. Please try again."

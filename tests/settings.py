@@ -34,6 +34,9 @@ REDIS_PROBE = f"{REDIS_HOST}/13"
 VOLATILE_CACHE_PORT = int(os.environ.get("JOBTASTIC_TEST_VOLATILE_PORT", "6391"))
 
 SECRET_KEY = "tests-only-not-secret"
+#: Short in the workers of the lost-job tests (set by them); the defaults everywhere else.
+JOBTASTIC_HEARTBEAT_INTERVAL = float(os.environ.get("JOBTASTIC_TEST_HEARTBEAT", "10"))
+JOBTASTIC_LOST_AFTER = float(os.environ.get("JOBTASTIC_TEST_LOST_AFTER", "60"))
 DEBUG = False
 USE_TZ = True
 INSTALLED_APPS = [

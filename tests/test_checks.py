@@ -138,6 +138,8 @@ GOOD_VALUES = {
     "JOBTASTIC_PUBLISH_TIMEOUT": [0.1, 5],
     "JOBTASTIC_TOKEN_MAX_AGE": [1, 3600],
     "JOBTASTIC_GRANTS_PER_OWNER": [1, 500],
+    "JOBTASTIC_HEARTBEAT_INTERVAL": [0.25, 10, 30],
+    "JOBTASTIC_LOST_AFTER": [11, 60.5],
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": [True, False],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [0, 0.2, 5],
 }
@@ -148,6 +150,8 @@ BAD_VALUES = {
     "JOBTASTIC_PUBLISH_TIMEOUT": [0, "2", float("inf"), 10**400],
     "JOBTASTIC_TOKEN_MAX_AGE": [0, -5, 1.5, "86400", True],
     "JOBTASTIC_GRANTS_PER_OWNER": [0, -1, 2.5, "50", False],
+    "JOBTASTIC_HEARTBEAT_INTERVAL": [0, -1, "10", None],
+    "JOBTASTIC_LOST_AFTER": [10, 5, 0, "60", None],  # not above the heartbeat interval (10)
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": ["False", 1, None],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [-1, float("inf"), float("nan"), "soon", None],
 }

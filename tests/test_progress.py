@@ -43,6 +43,7 @@ def test_tracker_initial_meta_has_no_estimate():
         "message": None,
         "started_at": tracker.started_at,
         "updated_at": meta["updated_at"],
+        "alive_at": meta["updated_at"],
     }
     assert tracker.started_at.endswith("Z")
     assert meta["updated_at"] >= tracker.started_at  # ISO-8601 UTC: ordered as text
@@ -59,6 +60,7 @@ def test_tracker_meta_estimates_and_schedules_next_write():
         "message": "half",
         "started_at": tracker.started_at,
         "updated_at": meta["updated_at"],
+        "alive_at": meta["updated_at"],
     }
     assert meta["updated_at"].endswith("Z")
 

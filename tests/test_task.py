@@ -177,6 +177,7 @@ def test_progress_state_written_before_the_calculation(eager, marker):
         "message": None,
         "started_at": result["info"]["started_at"],
         "updated_at": result["info"]["updated_at"],
+        "alive_at": result["info"]["updated_at"],
     }
 
 

@@ -8,10 +8,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import psutil
+from celery.exceptions import Ignore
+from celery.signals import task_prerun
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from django_jobtastic.conf import conf
+from django_jobtastic.liveness import is_lost_verdict, record_lost
 from django_jobtastic.task import keys, progress
 from django_jobtastic.task.registration import register_everywhere
 from django_jobtastic.task.submission import SubmittingTask
@@ -67,7 +70,18 @@ class JobtasticTask(SubmittingTask):
         store = self._progress_store()
         if store is None:  # called directly, not as a job: nothing to report to
             return self.calculate_result(*args, **kwargs)
-        tracker = progress.ProgressTracker(self._progress_interval, store)
+        if getattr(self.request, LOST_FLAG, False):
+            # A redelivered message of a job already reported lost: its followers were told
+            # to try again, and may have; running it now would run it twice. Celery stored
+            # STARTED over the verdict meanwhile: the verdict goes back.
+            logger.warning(
+                "Jobtastic: %s[%s] was reported lost: not run again", self.name, self.request.id
+            )
+            record_lost(self.backend, str(self.request.id))
+            raise Ignore()
+        tracker = progress.ProgressTracker(
+            self._progress_interval, store, heartbeat=conf.HEARTBEAT_INTERVAL
+        )
         outer = progress.enter(tracker)
         tracker.write_initial()
         rss_before = _resident_bytes() if self.memleak_threshold >= 0 else None
@@ -125,6 +139,14 @@ class JobtasticTask(SubmittingTask):
                 "Jobtastic: progress write failed for %s[%s]", self.name, task_id, exc_info=True
             )
 
+    def _declared_lost(self, task_id: str) -> bool:
+        """Whether the result backend holds the lost verdict for this run's task id."""
+        try:
+            meta = self.backend.get_task_meta(task_id)
+        except Exception:  # the backend is down: the run's own writes will say so
+            return False
+        return is_lost_verdict(meta.get("status"), meta.get("result"))
+
     @property
     def _progress_interval(self) -> float:
         if self.progress_interval is not None:
@@ -156,6 +178,17 @@ class JobtasticTask(SubmittingTask):
             _to_mb(beginning_usage),
             _to_mb(ending_usage),
         )
+
+
+#: Set on a run's request when its task id already holds the lost verdict.
+LOST_FLAG = "jobtastic_reported_lost"
+
+
+@task_prerun.connect(weak=False)
+def _note_lost_verdict(sender: Any = None, task_id: str = "", **_: Any) -> None:
+    """Before Celery stores STARTED over it: does this task id hold the lost verdict?"""
+    if isinstance(sender, JobtasticTask) and task_id:
+        setattr(sender.request, LOST_FLAG, sender._declared_lost(task_id))
 
 
 _UNDEFINED = JobtasticTask.calculate_result

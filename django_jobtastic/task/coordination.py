@@ -11,12 +11,14 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
+from time import time
 from typing import Any, ClassVar
 
 from celery import states
 from celery.signals import task_failure, task_revoked, task_success
 
 from django_jobtastic.conf import conf
+from django_jobtastic.liveness import is_lost, record_lost
 from django_jobtastic.task import keys
 from django_jobtastic.task.herd import CacheUnavailableError, JobEntries, Liveness, open_entries
 from django_jobtastic.task.registration import AnyTask
@@ -102,10 +104,29 @@ class CoordinatedTask(AnyTask):
         return None
 
     def _liveness(self, task_id: str) -> Liveness:
-        state = self._state(task_id)
+        state, meta = self._stored(task_id)
         if state == states.SUCCESS:
             return Liveness.REUSABLE if self.cache_duration >= 0 else Liveness.DEAD
-        return Liveness.DEAD if state in _DEAD_STATES else Liveness.RUNNING
+        if state in _DEAD_STATES:
+            return Liveness.DEAD
+        if state is not None and is_lost(state, meta, time(), conf.LOST_AFTER):
+            # Its worker was killed outright: nobody will end it. The verdict, stored, is
+            # what its followers read; this call starts a fresh run.
+            try:
+                record_lost(self.backend, task_id)
+            except Exception:
+                logger.warning("Jobtastic: cannot record %s as lost", task_id, exc_info=True)
+            return Liveness.DEAD
+        return Liveness.RUNNING
+
+    def _stored(self, task_id: str) -> tuple[str | None, Any]:
+        """The task's state and meta in the result backend; (None, None) when it cannot say."""
+        try:
+            meta = self.backend.get_task_meta(task_id)
+        except Exception:
+            logger.warning("Jobtastic: cannot read the state of %s", task_id, exc_info=True)
+            return None, None
+        return str(meta.get("status") or states.PENDING), meta.get("result")
 
     def _state(self, task_id: str) -> str | None:
         """The task's state in the result backend, None when the backend cannot say."""

@@ -5,6 +5,9 @@ loop may report every item; the meta is built and stored only when it does.
 A call that the time throttle holds back is not lost: it becomes the pending point, written
 when the interval has passed unless a newer call is written first. Otherwise a job that
 reports a step and then works on a long one would show the old figure all along.
+A heartbeat rewrites the last meta with a new ``alive_at`` whenever the run has written
+nothing for ``heartbeat`` seconds, so readers can tell a quiet job from a lost one
+(``django_jobtastic.liveness``) at the cost of one write per interval, none per call.
 """
 
 from __future__ import annotations
@@ -56,16 +59,30 @@ class ProgressTracker:
         "_finished_total",
         "_flush_timer",
         "_flushed",
+        "_heartbeat",
+        "_last_meta",
         "_lock",
         "_next_write_at",
         "_pending",
+        "_stopped",
         "_store",
+        "_written_at",
         "interval",
         "started_at",
     )
 
-    def __init__(self, interval: float, store: Store, now: float | None = None):
+    def __init__(
+        self,
+        interval: float,
+        store: Store,
+        now: float | None = None,
+        heartbeat: float | None = None,
+    ):
         self.interval = interval  # seconds between two writes
+        self._heartbeat = heartbeat  # seconds of silence before a sign of life; None: none
+        self._stopped = threading.Event()
+        self._written_at = 0.0  # monotonic seconds of the last write
+        self._last_meta: dict[str, Any] | None = None
         started = monotonic() if now is None else now
         self._estimator = RemainingTimeEstimator(started)
         self._store = store
@@ -117,7 +134,7 @@ class ProgressTracker:
             "time_remaining": -1,
             "message": None,
             "started_at": self.started_at,
-            "updated_at": utc_now_iso(),
+            **_written_now(),
         }
 
     def meta(
@@ -140,14 +157,15 @@ class ProgressTracker:
             "total": total,
             "message": None if message is None else str(message),
             "started_at": self.started_at,
-            # Wall-clock time of this write: readers age time_remaining by it, and tell a
-            # live job from a lost one.
-            "updated_at": utc_now_iso(),
+            **_written_now(),
         }
 
     def write_initial(self) -> None:
+        """Write 0 % before the calculation starts, and start the heartbeat."""
         with self._lock:
             self._store_timed(self.initial_meta())
+        if self._heartbeat is not None:
+            threading.Thread(target=self._beat, name="jobtastic-heartbeat", daemon=True).start()
 
     def write(self, completed: int, total: int, message: str | None) -> None:
         """Write this point now (it supersedes any pending one)."""
@@ -175,8 +193,26 @@ class ProgressTracker:
         with self._lock:
             self._closed = True
             timer, self._flush_timer = self._flush_timer, None
+        self._stopped.set()
         if timer is not None:
             timer.cancel()
+
+    def _beat(self) -> None:
+        """Until the run ends: after ``heartbeat`` seconds without a write, a sign of life."""
+        assert self._heartbeat is not None
+        while not self._stopped.wait(self._silence_left(self._heartbeat)):
+            with self._lock:
+                if self._closed or self._last_meta is None:
+                    return
+                if self._silence_left(self._heartbeat) > 0:
+                    continue  # the job wrote meanwhile: that was its sign of life
+                meta = {**self._last_meta, "alive_at": utc_now_iso()}
+                self._store(meta)
+                self._last_meta, self._written_at = meta, monotonic()
+
+    def _silence_left(self, heartbeat: float) -> float:
+        """Seconds until the run has been silent for ``heartbeat`` seconds (0 if it has)."""
+        return max(0.0, self._written_at + heartbeat - monotonic())
 
     def _alarm(self) -> None:
         """The interval has passed: let the job write, or write for a job that is quiet."""
@@ -211,8 +247,16 @@ class ProgressTracker:
         started = monotonic()
         self._store(meta)
         finished = monotonic()
+        self._last_meta, self._written_at = meta, finished
         spacing = (finished - started) / WRITE_TIME_SHARE
         self._next_write_at = max(self._next_write_at, finished + spacing)
+
+
+def _written_now() -> dict[str, str]:
+    """The times a write carries: ``updated_at`` (readers age the estimate by it) and
+    ``alive_at`` (the last sign of life; heartbeats move it alone)."""
+    now = utc_now_iso()
+    return {"updated_at": now, "alive_at": now}
 
 
 def _not_in_a_job(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from datetime import datetime
 from time import time
 from typing import Any
 
@@ -19,7 +18,8 @@ from celery import states
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext, gettext_noop
 
-from django_jobtastic.exceptions import UserFacingError
+from django_jobtastic.exceptions import JobLostError, UserFacingError
+from django_jobtastic.liveness import epoch_of
 
 #: Shown for failures whose message is not meant for users (outside DEBUG).
 GENERIC_FAILURE = gettext_noop("Something went wrong while running this job.")
@@ -113,7 +113,7 @@ def aged_remaining(remaining: Any, updated_at: Any, now: float) -> tuple[Any, bo
     """
     if type(remaining) not in (int, float) or remaining < 0:
         return remaining, False
-    written = _epoch(updated_at)
+    written = epoch_of(updated_at)
     if written is None:
         return remaining, False
     elapsed = max(0.0, now - written)
@@ -122,19 +122,10 @@ def aged_remaining(remaining: Any, updated_at: Any, now: float) -> tuple[Any, bo
     return round(remaining - elapsed, 1), False
 
 
-def _epoch(iso: Any) -> float | None:
-    """Epoch seconds of an ISO-8601 time with a zone (``Z`` too, on Python 3.10), or None."""
-    if not isinstance(iso, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00", 1))
-    except ValueError:
-        return None
-    return moment.timestamp() if moment.tzinfo is not None else None
-
-
 def error_from_exception(exception: Any, *, debug: bool) -> dict[str, str]:
     """``{"type", "message"}`` for a failed task, the message fit for the user."""
+    if isinstance(exception, JobLostError):  # ours: said in the reader's language
+        return {"type": "JobLostError", "message": gettext(JobLostError.user_message)}
     if isinstance(exception, BaseException):
         kind = type(exception).__name__
         shown = isinstance(exception, UserFacingError) or debug

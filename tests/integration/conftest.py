@@ -47,8 +47,8 @@ def start_worker() -> Iterator[Callable[..., Worker]]:
     """Start extra workers (solo pool) for one test; stopped at its end."""
     started: list[Worker] = []
 
-    def start(name: str, queue: str) -> Worker:
-        extra = Worker(name, queue, ["-P", "solo"])
+    def start(name: str, queue: str, **env: str) -> Worker:
+        extra = Worker(name, queue, ["-P", "solo"], env)
         started.append(extra)
         wait_for_worker(extra, queue)
         return extra

@@ -56,7 +56,9 @@ def wait_until_held(result: Any) -> None:
 class Worker:
     """One ``celery worker`` process (solo pool unless told otherwise)."""
 
-    def __init__(self, name: str, queues: str, extra: list[str]) -> None:
+    def __init__(
+        self, name: str, queues: str, extra: list[str], env: dict[str, str] | None = None
+    ) -> None:
         self.log = Path(settings.VAR) / f"worker-{name}.log"
         command = [
             *(sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker"),
@@ -65,7 +67,7 @@ class Worker:
         ]
         self.process = subprocess.Popen(
             command,
-            env=child_env(),
+            env=child_env(**(env or {})),
             cwd=ROOT,
             start_new_session=True,
             preexec_fn=die_with_parent,

@@ -1,0 +1,128 @@
+"""Lost jobs, in-process: the rule, the heartbeat, the status view's verdict, a redelivery."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from celery import states
+from django.utils import translation
+
+from django_jobtastic.exceptions import JobLostError
+from django_jobtastic.liveness import epoch_of, is_lost, is_lost_verdict, last_sign_of_life
+from django_jobtastic.task.progress import ProgressTracker
+from tests.celery_app import app
+from tests.helpers import wait_until
+from tests.jobs import CountingJob
+from tests.statuses import new_id, read, status_url_for, store
+
+pytestmark = pytest.mark.django_db
+
+WRITTEN = epoch_of("2026-11-25T00:00:00Z")
+
+
+def meta(alive_at="2026-11-25T00:00:00Z", updated_at="2026-11-25T00:00:00Z"):
+    return {"progress_percent": 10.0, "updated_at": updated_at, "alive_at": alive_at}
+
+
+@pytest.mark.parametrize(
+    ("state", "seconds_later", "lost"),
+    [
+        ("PROGRESS", 60, False),
+        ("PROGRESS", 60.5, True),
+        ("UPLOADING", 61, True),  # a custom state of ours, written by update_state
+        ("SUCCESS", 3600, False),
+        ("FAILURE", 3600, False),
+        ("PENDING", 3600, False),
+        ("RETRY", 3600, False),
+    ],
+)
+def test_only_a_running_job_silent_for_longer_than_lost_after_is_lost(state, seconds_later, lost):
+    assert is_lost(state, meta(), WRITTEN + seconds_later, 60) is lost
+
+
+def test_the_last_sign_of_life_is_the_later_heartbeat():
+    beat = meta(alive_at="2026-11-25T00:00:50Z")
+    assert last_sign_of_life(beat) == WRITTEN + 50
+    assert not is_lost("PROGRESS", beat, WRITTEN + 100, 60)
+    assert last_sign_of_life({"updated_at": "2026-11-25T00:00:00Z"}) == WRITTEN
+
+
+@pytest.mark.parametrize("written", [None, "soon", {"stage": "upload"}, "not a mapping"])
+def test_a_meta_without_a_time_of_writing_is_never_lost(written):
+    if isinstance(written, dict) or written is None or written == "not a mapping":
+        info = written
+    else:
+        info = meta(alive_at=written, updated_at=written)
+    assert not is_lost("PROGRESS", info, WRITTEN + 10**6, 60)
+
+
+def test_the_heartbeat_rewrites_the_last_meta_with_a_new_alive_at_until_closed():
+    writes: list[dict] = []
+    tracker = ProgressTracker(60, writes.append, heartbeat=0.05)
+    tracker.write_initial()
+    tracker.write(1, 10, "one")
+    wait_until(lambda: len(writes) >= 4, what="heartbeats of a quiet job")
+    tracker.close()
+    count = len(writes)
+    first, beats = writes[1], writes[2:]
+    assert all(beat["completed"] == 1 and beat["message"] == "one" for beat in beats)
+    assert all(beat["updated_at"] == first["updated_at"] for beat in beats)  # no new estimate
+    assert [b["alive_at"] for b in beats] == sorted(b["alive_at"] for b in beats)
+    assert beats[-1]["alive_at"] > first["alive_at"]
+    time.sleep(0.2)  # four heartbeat intervals: a beat after close would show here
+    assert len(writes) == count
+
+
+def test_every_progress_write_is_a_sign_of_life():
+    writes: list[dict] = []
+    tracker = ProgressTracker(0, writes.append, heartbeat=60)
+    tracker.write_initial()
+    for done in range(1, 4):
+        tracker.write(done, 3, None)
+    tracker.close()
+    assert [w.get("completed") for w in writes] == [None, 1, 2, 3]
+    assert all(w["alive_at"] == w["updated_at"] for w in writes)
+
+
+def test_the_status_view_reports_a_silent_job_lost_and_stores_the_verdict(client, settings):
+    settings.JOBTASTIC_LOST_AFTER = 60
+    task_id = new_id()
+    long_ago = "2020-01-01T00:00:00Z"
+    store(task_id, {**meta(long_ago, long_ago), "completed": 3, "total": 10}, "PROGRESS")
+    status, body = read(client, status_url_for(client, task_id))
+    assert status == 200
+    assert body["task"]["status"] == "FAILURE"
+    assert body["task"]["error"] == {
+        "type": "JobLostError",
+        "message": "The job stopped unexpectedly. Please try again.",
+    }
+    stored = app.backend.get_task_meta(task_id)
+    assert is_lost_verdict(stored["status"], stored["result"])
+
+
+def test_a_job_that_wrote_recently_is_not_lost(client, settings):
+    settings.JOBTASTIC_LOST_AFTER = 60
+    task_id = new_id()
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    store(task_id, meta(now, now), "PROGRESS")
+    assert read(client, status_url_for(client, task_id))[1]["task"]["status"] == "PROGRESS"
+
+
+def test_the_lost_message_is_said_in_the_readers_language(client):
+    task_id = new_id()
+    app.backend.store_result(task_id, JobLostError(JobLostError.user_message), states.FAILURE)
+    url = status_url_for(client, task_id)
+    with translation.override("de"):
+        german = json.loads(client.get(url).content)["task"]["error"]["message"]
+    assert german == "Der Auftrag wurde unerwartet beendet. Bitte versuchen Sie es erneut."
+
+
+def test_a_redelivered_message_of_a_lost_job_is_not_run_again(eager, marker):
+    task_id = new_id()
+    app.backend.store_result(task_id, JobLostError(JobLostError.user_message), states.FAILURE)
+    result = CountingJob.apply(kwargs={"marker": marker}, task_id=task_id)
+    assert result.state == states.IGNORED
+    stored = app.backend.get_task_meta(task_id)
+    assert is_lost_verdict(stored["status"], stored["result"])  # the verdict stays
