@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 
 import pytest
 from celery import Celery
@@ -13,8 +12,6 @@ from kombu.exceptions import EncodeError, OperationalError
 from django_jobtastic.exceptions import JobNotQueuedError, PublishTimeoutError
 from django_jobtastic.queueing_errors import failure_class, not_queued
 from django_jobtastic.task import publishing
-from tests import jobs
-from tests.celery_app import app
 from tests.helpers import free_port, wait_until
 
 TIMEOUT = 0.5  # seconds
@@ -184,28 +181,6 @@ def test_an_attempt_stuck_on_a_silent_broker_ends_soon_after_the_deadline(silent
     with pytest.raises(publishing.BrokerUnavailableError) as raised:
         publishing.publish_within(dead_app(silent_port, scheme), TIMEOUT, lambda producer: "sent")
     assert isinstance(raised.value.cause, PublishTimeoutError)  # the caller still gave up first
-    wait_until(
-        lambda: publishing.hung_attempts() == 0,
-        timeout=HUNG_FOR_AT_MOST,
-        what="the attempt stuck on the silent broker to end",
-    )
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("scheme", ["redis", "amqp"])
-def test_delay_or_fail_on_a_silent_broker_leaves_no_thread_behind(
-    silent_port, scheme, marker, monkeypatch
-):
-    """The suite's app, its broker a port that accepts connections and never answers (a job
-    class binds to one app at a time: no second app here)."""
-    monkeypatch.setitem(app.conf, "broker_url", dead_app(silent_port, scheme).conf.broker_url)
-    monkeypatch.setitem(app.conf, "broker_transport", None)  # embedded: a transport class
-    monkeypatch.setattr(publishing, "_pools", weakref.WeakKeyDictionary())  # built anew
-    wait_until(lambda: publishing.hung_attempts() == 0, what="earlier stuck attempts to end")
-
-    result = jobs.CountingJob.delay_or_fail(marker=marker)
-
-    assert (result.state, type(result.result).__name__) == ("FAILURE", "PublishTimeoutError")
     wait_until(
         lambda: publishing.hung_attempts() == 0,
         timeout=HUNG_FOR_AT_MOST,
