@@ -51,14 +51,18 @@ def stored(task_id: str) -> dict:
     return app.backend.get_task_meta(task_id)
 
 
+def start_held_job(start_worker, queue: str, marker: str, worker_name: str):
+    """A worker with the short intervals, and a job it runs held after step 1."""
+    worker = start_worker(worker_name, queue, **SHORT)
+    result = jobs.CountingJob.apply_async(kwargs={"marker": marker, "hold": True}, queue=queue)
+    wait_until_held(result)
+    return worker, result
+
+
 def test_a_job_whose_worker_group_was_killed_is_reported_lost(
     short_intervals, start_worker, private_queue, marker
 ):
-    doomed = start_worker("doomed", private_queue, **SHORT)
-    result = jobs.CountingJob.apply_async(
-        kwargs={"marker": marker, "hold": True}, queue=private_queue
-    )
-    wait_until_held(result)
+    doomed, result = start_held_job(start_worker, private_queue, marker, "doomed")
     follower = Client()
     url = status_url_for(follower, result.id)
     assert read(follower, url)["status"] == "PROGRESS"
@@ -97,11 +101,7 @@ def test_a_job_whose_worker_group_was_killed_is_reported_lost(
 def test_an_identical_call_notices_a_lost_job_nobody_followed(
     short_intervals, start_worker, private_queue, marker
 ):
-    doomed = start_worker("doomed", private_queue, **SHORT)
-    result = jobs.CountingJob.apply_async(
-        kwargs={"marker": marker, "hold": True}, queue=private_queue
-    )
-    wait_until_held(result)
+    doomed, result = start_held_job(start_worker, private_queue, marker, "doomed")
     doomed.kill()
     last_alive = last_sign_of_life(stored(result.id)["result"])
     assert last_alive is not None
@@ -127,11 +127,7 @@ def test_an_identical_call_notices_a_lost_job_nobody_followed(
 def test_a_job_quiet_in_a_long_step_is_not_lost(
     short_intervals, start_worker, private_queue, marker
 ):
-    start_worker("quiet", private_queue, **SHORT)
-    result = jobs.CountingJob.apply_async(
-        kwargs={"marker": marker, "hold": True}, queue=private_queue
-    )
-    wait_until_held(result)
+    _, result = start_held_job(start_worker, private_queue, marker, "quiet")
     written = stored(result.id)["result"]
     follower = Client()
     url = status_url_for(follower, result.id)
