@@ -19,6 +19,7 @@ from time import monotonic
 from typing import Any
 
 from django_jobtastic.task.estimation import RemainingTimeEstimator
+from django_jobtastic.task.threads import start_without_signals
 
 PROGRESS = "PROGRESS"
 
@@ -165,7 +166,8 @@ class ProgressTracker:
         with self._lock:
             self._store_timed(self.initial_meta())
         if self._heartbeat is not None:
-            threading.Thread(target=self._beat, name="jobtastic-heartbeat", daemon=True).start()
+            beat = threading.Thread(target=self._beat, name="jobtastic-heartbeat", daemon=True)
+            start_without_signals(beat)
 
     def write(self, completed: int, total: int, message: str | None) -> None:
         """Write this point now (it supersedes any pending one)."""
@@ -186,7 +188,7 @@ class ProgressTracker:
             max(0.0, self._next_write_at - monotonic()), self._alarm
         )
         self._flush_timer.daemon = True
-        self._flush_timer.start()
+        start_without_signals(self._flush_timer)
 
     def close(self) -> None:
         """The run is over: no flush may land after this (it would overwrite the outcome)."""

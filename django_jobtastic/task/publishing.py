@@ -31,6 +31,7 @@ from kombu.exceptions import OperationalError
 from kombu.pools import ProducerPool
 
 from django_jobtastic.exceptions import PublishTimeoutError
+from django_jobtastic.task.threads import start_without_signals
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,9 @@ def publish_within(
             PublishTimeoutError(f"{_hung_attempts} earlier publishes are still hung")
         )
     attempt = _Attempt(app, timeout, send, on_late_error)
-    threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True).start()
+    start_without_signals(
+        threading.Thread(target=attempt.run, name="jobtastic-publish", daemon=True)
+    )
     if not attempt.finished.wait(timeout):
         if attempt.abandon_if_connecting():
             raise BrokerUnavailableError(
