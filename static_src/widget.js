@@ -13,6 +13,7 @@ export const GIVE_UP_AFTER_SECONDS = 900;
 /** English texts, used where the markup does not bring translated ones. */
 export const DEFAULT_MESSAGES = {
   pending: "Waiting for your task to begin…",
+  waited: "Waiting for your task to begin… (in the queue for {waited})",
   starting: "Your job is getting started.",
   estimating: "Working on an estimate…",
   almostDone: "Almost finished.",
@@ -71,6 +72,25 @@ export function describeProgress(progress, messages, language) {
       .replace("{remaining}", durationInWords(remaining, language));
   }
   return { percent, text };
+}
+
+/**
+ * Seconds a job has waited in the queue: from its `queued_at` to the moment of the answer,
+ * taken from the answer's `Date` header (the server's clock, as `queued_at` is), else from
+ * the browser's clock. Null when the job's queue time is unknown.
+ */
+export function waitedSeconds(queuedAt, answeredAt) {
+  if (typeof queuedAt !== "string") return null;
+  const queued = Date.parse(queuedAt.replace(/(\.\d{3})\d+/, "$1")); // µs: Date takes ms
+  if (Number.isNaN(queued)) return null;
+  const answered = answeredAt ? Date.parse(answeredAt) : Number.NaN;
+  return Math.max(0, ((Number.isNaN(answered) ? Date.now() : answered) - queued) / 1000);
+}
+
+/** The sentence for a job that has not started: how long it has waited, once that shows. */
+export function describeWaiting(waited, messages, language) {
+  if (waited === null || waited < 5) return messages.pending;
+  return messages.waited.replace("{waited}", durationInWords(waited, language));
 }
 
 export function clampPercent(value) {
@@ -195,7 +215,7 @@ class Watcher {
     if (response && response.ok && body && body.task) {
       this.failures = 0;
       this.failingSince = null;
-      this.render(body.task);
+      this.render(body.task, response.headers ? response.headers.get("Date") : null);
       if (!TERMINAL_STATES.has(body.task.status)) {
         this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
       } else {
@@ -230,7 +250,7 @@ class Watcher {
     this.emit("jobtastic:error", { status, message });
   }
 
-  render(task) {
+  render(task, answeredAt = null) {
     delete this.element.dataset.jobtasticConnection;
     this.setState(task.status);
     if (TERMINAL_STATES.has(task.status)) this.setText(this.taskMessage, ""); // it was about the run
@@ -252,7 +272,8 @@ class Watcher {
       this.emit("jobtastic:progress", task);
     } else {
       this.setBar(0);
-      this.setText(this.status, this.messages.pending);
+      const waited = waitedSeconds(task.queued_at, answeredAt);
+      this.setText(this.status, describeWaiting(waited, this.messages, this.language));
       this.emit("jobtastic:progress", task);
     }
   }

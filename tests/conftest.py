@@ -66,3 +66,18 @@ def silent_port() -> Iterator[int]:
     listener.listen(64)
     yield int(listener.getsockname()[1])
     listener.close()
+
+
+@pytest.fixture
+def publishes() -> Iterator[list[str]]:
+    """Ids of the messages this process publishes (Celery's own signal, not our code)."""
+    from celery.signals import before_task_publish
+
+    seen: list[str] = []
+
+    def record(headers: dict[str, object] | None = None, **_: object) -> None:
+        seen.append(str((headers or {}).get("id")))
+
+    before_task_publish.connect(record, weak=False)
+    yield seen
+    before_task_publish.disconnect(record)

@@ -51,7 +51,11 @@ def store(task_id: str, result, state: str, traceback: str | None = None) -> Non
 
 
 def expected_task(task_id: str, status: str, **values: object) -> dict:
-    """The expected ``task`` object: a waiting task unless ``values`` say otherwise."""
+    """The expected ``task`` object: a waiting task unless ``values`` say otherwise.
+
+    PENDING answers carry ``queued_at``: null unless jobtastic queued the job.
+    """
+    pending = {"queued_at": None} if status == "PENDING" else {}
     return {
         "id": task_id,
         "status": status,
@@ -60,6 +64,7 @@ def expected_task(task_id: str, status: str, **values: object) -> dict:
         "result": None,
         "progress": None,
         "error": None,
+        **pending,
         **values,
     }
 

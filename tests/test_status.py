@@ -37,7 +37,23 @@ def test_payload_waiting_states_have_nothing_to_show(state):
         "result": None,
         "progress": None,
         "error": None,
+        **({"queued_at": None} if state == "PENDING" else {}),
     }
+
+
+@pytest.mark.parametrize(
+    ("info", "queued_at"),
+    [
+        ({"queued_at": "2024-11-24T21:35:05Z"}, "2024-11-24T21:35:05Z"),
+        ({"queued_at": 1732484105}, None),  # not ours: a time is a string
+        ("2024-11-24T21:35:05Z", None),
+        (None, None),
+    ],
+)
+def test_payload_pending_carries_when_jobtastic_queued_it(info, queued_at):
+    shown = payload("PENDING", info=info)
+    assert shown["queued_at"] == queued_at
+    assert shown["result"] is None
 
 
 def test_payload_progress_carries_meta_and_progress():

@@ -6,16 +6,19 @@ also give the broker ``JOBTASTIC_PUBLISH_TIMEOUT`` seconds and then fall back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from celery import states
 from celery.result import EagerResult
 from celery.utils import uuid
 from django.core.exceptions import ImproperlyConfigured
 
 from django_jobtastic.task.fallbacks import JobResult, PublishingTask
 from django_jobtastic.task.herd import CacheUnavailableError
+from django_jobtastic.task.progress import utc_now_iso
 from django_jobtastic.task.registration import class_or_instance_method
 
 logger = logging.getLogger(__name__)
@@ -103,6 +106,34 @@ class SubmittingTask(PublishingTask):
         setattr(result, "task_name", self.name)  # noqa: B010
         return result
 
+    def _noting_queued(self, publish: Publisher) -> Publisher:
+        """``publish``, preceded by storing PENDING with ``queued_at`` (now) for the job.
+
+        Stored before the message exists, so it can never overwrite what a worker stored;
+        readers show how long the job has waited. A backend that cannot store it costs the
+        job nothing but that figure.
+        """
+        if self.ignore_result or self.app.conf.task_always_eager:
+            return publish  # nothing would ever replace the record: no state to show
+
+        def publish_after_noting(
+            args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, options: dict[str, Any]
+        ) -> JobResult:
+            try:
+                self.backend.store_result(task_id, {"queued_at": utc_now_iso()}, states.PENDING)
+            except Exception as error:
+                logger.warning(
+                    "Jobtastic: queue time of %s[%s] not stored: %s", self.name, task_id, error
+                )
+            try:
+                return publish(args, kwargs, task_id, options)
+            except BaseException:
+                with contextlib.suppress(Exception):  # never queued: nothing has waited
+                    self.backend.forget(task_id)
+                raise
+
+        return publish_after_noting
+
     def _new_or_reused(
         self,
         args: Sequence[Any] | None,
@@ -118,6 +149,7 @@ class SubmittingTask(PublishingTask):
             # The running job re-publishing itself (``self.retry()``): never latch onto itself.
             return publish(args, kwargs, task_id, options)
         task_id = task_id or uuid()
+        publish = self._noting_queued(publish)
         if not self.coordinated:
             return publish(args, kwargs, task_id, options)
         digest = self._digest(args, kwargs)

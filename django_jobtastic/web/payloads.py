@@ -172,6 +172,9 @@ def task_payload(
         else:
             error = error_from_exception(info, debug=debug)
         payload.update(successful=False, result=error["message"], error=error)
+    elif state == states.PENDING:  # jobtastic stores when it queued the job (else unknown)
+        queued_at = info.get("queued_at") if isinstance(info, Mapping) else None
+        payload["queued_at"] = queued_at if isinstance(queued_at, str) else None
     elif state not in WAITING_STATES:  # PROGRESS and custom states carry their meta
         meta = jsonable(info)
         progress = progress_from_meta(meta, time() if now is None else now)

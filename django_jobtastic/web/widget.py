@@ -35,6 +35,8 @@ def widget_messages() -> dict[str, str]:
     """The texts the widget shows, in the active language; ``{...}`` are filled in by JS."""
     return {
         "pending": _("Waiting for your task to begin…"),
+        "waited": _("Waiting for your task to begin… (in the queue for %(waited)s)")
+        % {"waited": "{waited}"},
         "starting": _("Your job is getting started."),
         "estimating": _("Working on an estimate…"),
         "almostDone": _("Almost finished."),

@@ -7,9 +7,11 @@ import { JSDOM } from "jsdom";
 import {
   DEFAULT_MESSAGES,
   describeProgress,
+  describeWaiting,
   durationInWords,
   resultLink,
   retryDelay,
+  waitedSeconds,
   watch,
 } from "../widget.js";
 
@@ -143,6 +145,26 @@ test("an estimate that ran out says so, whatever the percent", () => {
   assert.equal(say({ percent: 60, time_remaining: 0, overdue: "yes" }), "Almost finished.");
 });
 
+test("the wait is counted on the server's clock when the answer says what time it is", () => {
+  const queued = "2026-11-30T05:04:39.108582Z";
+  assert.equal(waitedSeconds(queued, "Mon, 30 Nov 2026 05:06:39 GMT"), 119.892);
+  assert.equal(waitedSeconds(queued, "Mon, 30 Nov 2026 05:00:00 GMT"), 0, "never negative");
+  const byBrowser = waitedSeconds(new Date(Date.now() - 60000).toISOString(), null);
+  assert.ok(byBrowser >= 60 && byBrowser < 70, "no Date header: the browser's clock");
+  assert.equal(waitedSeconds(null, "Mon, 30 Nov 2026 05:06:39 GMT"), null);
+  assert.equal(waitedSeconds("not a time", null), null);
+  assert.equal(waitedSeconds(1732484105, null), null);
+});
+
+test("a queued job says how long it has waited once that is worth saying", () => {
+  const say = (waited) => describeWaiting(waited, DEFAULT_MESSAGES, "en");
+  assert.equal(say(null), "Waiting for your task to begin…");
+  assert.equal(say(3), "Waiting for your task to begin…");
+  assert.equal(say(125), "Waiting for your task to begin… (in the queue for 2 minutes)");
+  const german = { ...DEFAULT_MESSAGES, waited: "Seit {waited} in der Warteschlange" };
+  assert.equal(describeWaiting(40, german, "de"), "Seit 40 Sekunden in der Warteschlange");
+});
+
 test("percent is clamped for the bar", () => {
   assert.equal(describeProgress({ percent: 140, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 100);
   assert.equal(describeProgress({ percent: -3, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 0);
@@ -209,6 +231,18 @@ test("polls at once, sequentially, and follows a job to SUCCESS", async () => {
   await sleep(60);
   assert.equal(fake.calls.length, calls, "no poll after SUCCESS");
   assert.equal(fake.maxInFlight(), 1, "never two requests in flight");
+});
+
+test("a queued job's wait shows while it is pending", async () => {
+  const { document } = page();
+  const date = "Mon, 30 Nov 2026 05:06:39 GMT";
+  const fake = server({ task: task("PENDING", { queued_at: "2026-11-30T05:05:39Z" }), headers: { Date: date } });
+  const { widget, status } = parts(document);
+  const handle = watch(widget, { fetch: fake.fetch });
+  await until(() => status.textContent.includes("queue"), "the wait");
+  handle.stop();
+  assert.equal(status.textContent, "Waiting for your task to begin… (in the queue for 1 minute)");
+  assert.equal(widget.dataset.jobtasticState, "PENDING");
 });
 
 test("a hostile task message stays text", async () => {

@@ -59,21 +59,6 @@ def start_worker() -> Iterator[Callable[..., Worker]]:
 
 
 @pytest.fixture
-def publishes() -> Iterator[list[str]]:
-    """Ids of the messages this process publishes (Celery's own signal, not our code)."""
-    from celery.signals import before_task_publish
-
-    seen: list[str] = []
-
-    def record(headers: dict[str, object] | None = None, **_: object) -> None:
-        seen.append(str((headers or {}).get("id")))
-
-    before_task_publish.connect(record, weak=False)
-    yield seen
-    before_task_publish.disconnect(record)
-
-
-@pytest.fixture
 def volatile_cache() -> Iterator[subprocess.Popen[bytes]]:
     """A Redis server of our own for the 'volatile' cache alias, so stopping it is safe."""
     server = start_redis(settings.VOLATILE_CACHE_PORT)

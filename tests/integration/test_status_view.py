@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 
 import pytest
 from celery.backends.redis import RedisBackend
@@ -55,9 +56,13 @@ def read(client: Client, url: str) -> dict:
     return body["task"]
 
 
-def test_queued_job_is_pending(follow, private_queue, marker):
+def test_queued_job_is_pending_since_it_was_queued(follow, private_queue, marker):
+    before = datetime.now(timezone.utc)
     result = jobs.CountingJob.apply_async(kwargs={"marker": marker}, queue=private_queue)
-    assert read(follow, status_url_for(follow, result.id)) == expected_task(result.id, "PENDING")
+    shown = read(follow, status_url_for(follow, result.id))
+    queued_at = datetime.fromisoformat(shown.pop("queued_at").replace("Z", "+00:00"))
+    assert before <= queued_at <= datetime.now(timezone.utc)
+    assert {**shown, "queued_at": None} == expected_task(result.id, "PENDING")
 
 
 def test_started_plain_task(worker, follow, marker):

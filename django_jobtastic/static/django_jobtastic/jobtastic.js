@@ -7,6 +7,7 @@
   var GIVE_UP_AFTER_SECONDS = 900;
   var DEFAULT_MESSAGES = {
     pending: "Waiting for your task to begin\u2026",
+    waited: "Waiting for your task to begin\u2026 (in the queue for {waited})",
     starting: "Your job is getting started.",
     estimating: "Working on an estimate\u2026",
     almostDone: "Almost finished.",
@@ -56,6 +57,17 @@
       text = messages.progress.replace("{percent}", String(Math.floor(percent))).replace("{remaining}", durationInWords(remaining, language));
     }
     return { percent, text };
+  }
+  function waitedSeconds(queuedAt, answeredAt) {
+    if (typeof queuedAt !== "string") return null;
+    const queued = Date.parse(queuedAt.replace(/(\.\d{3})\d+/, "$1"));
+    if (Number.isNaN(queued)) return null;
+    const answered = answeredAt ? Date.parse(answeredAt) : Number.NaN;
+    return Math.max(0, ((Number.isNaN(answered) ? Date.now() : answered) - queued) / 1e3);
+  }
+  function describeWaiting(waited, messages, language) {
+    if (waited === null || waited < 5) return messages.pending;
+    return messages.waited.replace("{waited}", durationInWords(waited, language));
   }
   function clampPercent(value) {
     const number = Number(value);
@@ -166,7 +178,7 @@
       if (response && response.ok && body && body.task) {
         this.failures = 0;
         this.failingSince = null;
-        this.render(body.task);
+        this.render(body.task, response.headers ? response.headers.get("Date") : null);
         if (!TERMINAL_STATES.has(body.task.status)) {
           this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
         } else {
@@ -196,7 +208,7 @@
       this.setText(this.status, this.messages.unavailable);
       this.emit("jobtastic:error", { status, message });
     }
-    render(task) {
+    render(task, answeredAt = null) {
       delete this.element.dataset.jobtasticConnection;
       this.setState(task.status);
       if (TERMINAL_STATES.has(task.status)) this.setText(this.taskMessage, "");
@@ -218,7 +230,8 @@
         this.emit("jobtastic:progress", task);
       } else {
         this.setBar(0);
-        this.setText(this.status, this.messages.pending);
+        const waited = waitedSeconds(task.queued_at, answeredAt);
+        this.setText(this.status, describeWaiting(waited, this.messages, this.language));
         this.emit("jobtastic:progress", task);
       }
     }
