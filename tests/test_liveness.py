@@ -130,3 +130,72 @@ def test_a_redelivered_message_of_a_lost_job_is_not_run_again(eager, marker):
     assert result.state == states.IGNORED
     stored = app.backend.get_task_meta(task_id)
     assert is_lost_verdict(stored["status"], stored["result"])  # the verdict stays
+
+
+# --- a run that outlived its verdict ------------------------------------------------------
+
+
+class Verdicts:
+    """A stand-in for the result backend's answer: was this run reported lost?"""
+
+    def __init__(self, lost: bool) -> None:
+        self.lost, self.asked = lost, 0
+
+    def __call__(self) -> bool:
+        self.asked += 1
+        return self.lost
+
+
+def silent_tracker(verdicts: Verdicts, writes: list[dict]) -> ProgressTracker:
+    """A run that wrote once, then was silent for longer than half its ``lost_after``."""
+    tracker = ProgressTracker(0, writes.append, lost_after=0.1, declared_lost=verdicts)
+    tracker.write_initial()
+    time.sleep(0.06)  # silent for at least this long; longer only under load
+    return tracker
+
+
+def test_a_silent_run_reported_lost_writes_nothing_more_and_its_next_report_ends_it():
+    verdicts, writes = Verdicts(lost=True), []
+    tracker = silent_tracker(verdicts, writes)
+    with pytest.raises(JobLostError):
+        tracker.report(1, 10)
+    assert len(writes) == 1
+    assert tracker.disowned
+    assert tracker.reported_lost()
+    assert verdicts.asked == 1, "asked once: the answer is kept"
+
+
+def test_a_silent_run_not_reported_lost_goes_on_and_asks_again_only_after_new_silence():
+    verdicts, writes = Verdicts(lost=False), []
+    tracker = silent_tracker(verdicts, writes)
+    tracker.report(1, 10)
+    tracker.report(10, 10)  # right after a write: not silent, so not asked
+    assert [meta.get("completed") for meta in writes] == [None, 1, 10]
+    assert verdicts.asked == 1
+    assert not tracker.reported_lost()
+
+
+def test_a_run_that_keeps_writing_never_asks():
+    verdicts, writes = Verdicts(lost=True), []
+    tracker = ProgressTracker(0, writes.append, lost_after=60, declared_lost=verdicts)
+    tracker.write_initial()
+    for done in range(1, 11):
+        tracker.report(done, 10)
+    assert writes[-1]["completed"] == 10
+    assert not tracker.reported_lost()
+    assert verdicts.asked == 0
+
+
+def test_the_heartbeat_of_a_run_reported_lost_stops_without_writing():
+    verdicts, writes = Verdicts(lost=True), []
+    # A beat is due after 0.08 s of silence: always past half of lost_after, so it asks.
+    tracker = ProgressTracker(
+        60, writes.append, heartbeat=0.08, lost_after=0.1, declared_lost=verdicts
+    )
+    tracker.write_initial()
+    try:
+        wait_until(lambda: tracker.disowned, what="the heartbeat asking")
+    finally:
+        tracker.close()
+    assert len(writes) == 1
+    assert verdicts.asked == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import psutil
@@ -80,20 +80,44 @@ class JobtasticTask(SubmittingTask):
             record_lost(self.backend, str(self.request.id))
             raise Ignore()
         tracker = progress.ProgressTracker(
-            self._progress_interval, store, heartbeat=conf.HEARTBEAT_INTERVAL
+            self._progress_interval,
+            store,
+            heartbeat=conf.HEARTBEAT_INTERVAL,
+            lost_after=conf.LOST_AFTER,
+            declared_lost=self._verdict_reader(),
         )
         outer = progress.enter(tracker)
         tracker.write_initial()
         rss_before = _resident_bytes() if self.memleak_threshold >= 0 else None
         try:
             result = self.calculate_result(*args, **kwargs)
+            reported_lost = tracker.reported_lost()
+        except BaseException:
+            if tracker.reported_lost():
+                self._outlived_its_verdict()
+            raise
         finally:
             tracker.close()
             progress.leave(outer)
             if rss_before is not None:
                 self._check_memory(rss_before, args, kwargs)
+        if reported_lost:
+            self._outlived_its_verdict()
         self._remember_eager_outcome(result)
         return result
+
+    def _outlived_its_verdict(self) -> None:
+        """The run was reported lost while it was in fact frozen: the verdict stands.
+
+        Its followers were told to try again, and an identical call may be running afresh;
+        storing this run's outcome over the verdict would make readers disagree.
+        """
+        logger.warning(
+            "Jobtastic: %s[%s] was reported lost while it was silent; its outcome is dropped",
+            self.name,
+            self.request.id,
+        )
+        raise Ignore()
 
     def update_progress(
         self,
@@ -138,6 +162,19 @@ class JobtasticTask(SubmittingTask):
             logger.warning(
                 "Jobtastic: progress write failed for %s[%s]", self.name, task_id, exc_info=True
             )
+
+    def _verdict_reader(self) -> Callable[[], bool]:
+        """``_declared_lost`` for this run, callable from its helper threads too."""
+        task_id, job_thread = str(self.request.id), threading.current_thread()
+
+        def declared_lost() -> bool:
+            try:
+                return self._declared_lost(task_id)
+            finally:
+                if threading.current_thread() is not job_thread:
+                    connections.close_all()
+
+        return declared_lost
 
     def _declared_lost(self, task_id: str) -> bool:
         """Whether the result backend holds the lost verdict for this run's task id."""

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from time import monotonic
 from typing import Any
 
+from django_jobtastic.exceptions import JobLostError
 from django_jobtastic.task.estimation import RemainingTimeEstimator
 from django_jobtastic.task.threads import start_without_signals
 
@@ -54,6 +55,7 @@ class ProgressTracker:
 
     __slots__ = (
         "_closed",
+        "_declared_lost",
         "_due",
         "_due_written",
         "_estimator",
@@ -63,11 +65,13 @@ class ProgressTracker:
         "_heartbeat",
         "_last_meta",
         "_lock",
+        "_lost_after",
         "_next_write_at",
         "_pending",
         "_stopped",
         "_store",
         "_written_at",
+        "disowned",
         "interval",
         "started_at",
     )
@@ -78,9 +82,16 @@ class ProgressTracker:
         store: Store,
         now: float | None = None,
         heartbeat: float | None = None,
+        lost_after: float | None = None,
+        declared_lost: Callable[[], bool] | None = None,
     ):
         self.interval = interval  # seconds between two writes
         self._heartbeat = heartbeat  # seconds of silence before a sign of life; None: none
+        self._lost_after = lost_after  # silence after which readers may report the run lost
+        self._declared_lost = declared_lost  # asks the result backend whether one did
+        #: The run learnt that it was reported lost: the verdict stands, nothing of it is
+        #: written any more, and its next report raises JobLostError to end it.
+        self.disowned = False
         self._stopped = threading.Event()
         self._written_at = 0.0  # monotonic seconds of the last write
         self._last_meta: dict[str, Any] | None = None
@@ -175,6 +186,8 @@ class ProgressTracker:
             self._pending = None
             self._due = False
             self._due_written.set()
+            if not self._may_write():
+                raise JobLostError(JobLostError.user_message)
             self._store_timed(self.meta(completed, total, message))
 
     def _schedule_flush(self) -> None:
@@ -208,9 +221,33 @@ class ProgressTracker:
                     return
                 if self._silence_left(self._heartbeat) > 0:
                     continue  # the job wrote meanwhile: that was its sign of life
+                if not self._may_write():
+                    return
                 meta = {**self._last_meta, "alive_at": utc_now_iso()}
                 self._store(meta)
                 self._last_meta, self._written_at = meta, monotonic()
+
+    def reported_lost(self) -> bool:
+        """Whether the run was reported lost: its outcome must not replace the verdict."""
+        with self._lock:
+            return not self._may_write()
+
+    def _may_write(self) -> bool:  # with the lock held
+        """False once the run learnt it was reported lost (see ``disowned``).
+
+        A run silent for long enough that a reader may have declared it lost (a process
+        frozen, or C code holding the GIL past ``lost_after``: the heartbeat could not run)
+        asks the result backend before writing again; half of ``lost_after`` leaves room for
+        the reader's clock being ahead of ours. A run that keeps writing never asks.
+        """
+        if self.disowned:
+            return False
+        if self._lost_after is None or self._declared_lost is None or not self._written_at:
+            return True
+        if monotonic() - self._written_at > self._lost_after / 2 and self._declared_lost():
+            self.disowned = True
+            return False
+        return True
 
     def _silence_left(self, heartbeat: float) -> float:
         """Seconds until the run has been silent for ``heartbeat`` seconds (0 if it has)."""
@@ -242,6 +279,8 @@ class ProgressTracker:
                 return
             self._flushed = point
             self._due = False
+            if not self._may_write():
+                return
             completed, total, message = point
             self._store_timed(self.meta(completed, total, message))
 

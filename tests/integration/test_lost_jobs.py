@@ -10,6 +10,8 @@ missed heartbeats, so a busy machine delays a beat without faking a loss.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 
 import pytest
@@ -149,3 +151,30 @@ def test_a_job_quiet_in_a_long_step_is_not_lost(
         probe.release(marker)
     assert result.get(timeout=60) == {"marker": marker, "steps": 4}
     assert read(follower, url)["status"] == "SUCCESS"
+
+
+def test_a_frozen_job_reported_lost_keeps_the_verdict_when_it_thaws(
+    short_intervals, start_worker, private_queue, marker
+):
+    """SIGSTOP stands for a process that cannot prove it lives (frozen, or C code holding
+    the GIL): reported lost meanwhile, it learns so at its next write and ends without
+    storing anything over the verdict."""
+    frozen, result = start_held_job(start_worker, private_queue, marker, "frozen")
+    follower = Client()
+    url = status_url_for(follower, result.id)
+    os.killpg(frozen.process.pid, signal.SIGSTOP)
+    try:
+        task = wait_until(
+            lambda: (seen := read(follower, url))["status"] != "PROGRESS" and seen,
+            what="the lost verdict",
+            timeout=LOST_AFTER + MARGIN + 30,
+        )
+    finally:
+        os.killpg(frozen.process.pid, signal.SIGCONT)
+    assert task["error"]["type"] == "JobLostError"
+    probe.release(marker)  # it thaws, and runs on to its next update_progress
+    later = jobs.CountingJob.apply_async(kwargs={"marker": marker + "-next"}, queue=private_queue)
+    later.get(timeout=60)  # a solo worker: the thawed job has ended by now
+
+    assert read(follower, url) == task, "every reader still agrees on the verdict"
+    assert "was reported lost while it was silent" in frozen.log.read_text()
