@@ -11,13 +11,14 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied
 from django.db import OperationalError, connection
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from django_jobtastic import grant, has_grant, jobs_of, status_url
 from django_jobtastic.models import Grant
 from django_jobtastic.web.grants import VISITOR_KEY
 from django_jobtastic.web.tokens import read_token
+from tests.helpers import free_port
 from tests.jobs import DivisionJob
 
 pytestmark = pytest.mark.django_db
@@ -262,6 +263,27 @@ def test_jobs_view_answers_503_when_the_grants_cannot_be_read(client):
     assert response.status_code == 503
     assert response["Retry-After"]
     assert "error" in json.loads(response.content)
+
+
+def test_jobs_view_answers_503_when_the_session_cache_is_down(settings):
+    """A cache-backed session whose cache is down reads as no session: that must not list
+    the visitor's jobs as none (their page would say "You have no jobs yet."), nor drop
+    their cookie."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "gone": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: refused
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_CACHE_ALIAS = "gone"
+    visitor_browser = Client()
+    visitor_browser.cookies[settings.SESSION_COOKIE_NAME] = "k" * 32
+    response = visitor_browser.get("/jobtastic/jobs/")
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert "error" in json.loads(response.content)
+    assert visitor_browser.cookies[settings.SESSION_COOKIE_NAME].value == "k" * 32
 
 
 def test_a_task_id_too_long_to_keep_is_refused_clearly(django_user_model):

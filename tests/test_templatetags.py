@@ -276,6 +276,21 @@ def test_jobs_tag_says_so_when_there_are_none():
     assert "You have no jobs yet." in markup
 
 
+def test_jobs_tag_says_the_jobs_cannot_be_listed_when_the_grants_cannot_be_read(caplog):
+    from django.db import OperationalError, connection
+
+    request = anonymous_request("mine")
+
+    def database_down(execute, sql, params, many, context):
+        raise OperationalError("could not connect to server")
+
+    with connection.execute_wrapper(database_down):
+        markup = render("{% jobtastic_jobs %}", request=request)
+    assert 'class="jobtastic-jobs-unavailable"' in markup
+    assert "You have no jobs yet." not in markup
+    assert "cannot list the jobs" in caplog.text
+
+
 def test_jobs_tag_without_request_names_the_context_processor():
     with pytest.raises(ImproperlyConfigured, match="context_processors.request"):
         render("{% jobtastic_jobs %}")

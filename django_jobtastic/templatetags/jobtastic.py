@@ -7,16 +7,21 @@ nothing; both log a WARNING naming ``grant()``.
 
 from __future__ import annotations
 
+import logging
+
 from django import template
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from django_jobtastic.web.grants import jobs_of
 from django_jobtastic.web.task_refs import TaskOrId
+from django_jobtastic.web.tokens import SessionStoreUnavailableError
 from django_jobtastic.web.widget import followable_url, widget_context
 
 register = template.Library()
+logger = logging.getLogger(__name__)
 
 WIDGET_TEMPLATE = "django_jobtastic/progress.html"
 JOBS_TEMPLATE = "django_jobtastic/jobs.html"
@@ -64,6 +69,12 @@ def jobtastic_status_url(context: template.Context, task_or_id: TaskOrId) -> str
 def jobtastic_jobs(context: template.Context) -> SafeString:
     """The requester's jobs, most recent first, each with its live widget."""
     request = _request_of(context, "jobtastic_jobs")
+    try:
+        granted = jobs_of(request)
+    except (DatabaseError, SessionStoreUnavailableError) as error:
+        # The page still renders: saying "no jobs yet" would be untrue.
+        logger.warning("Jobtastic: {%% jobtastic_jobs %%} cannot list the jobs: %s", error)
+        return _render(context, JOBS_TEMPLATE, {"jobs": [], "unavailable": True})
     jobs = [
         {
             "job": job,
@@ -71,6 +82,6 @@ def jobtastic_jobs(context: template.Context) -> SafeString:
                 context, WIDGET_TEMPLATE, widget_context(request, job.task_id, None, job.status_url)
             ),
         }
-        for job in jobs_of(request)
+        for job in granted
     ]
     return _render(context, JOBS_TEMPLATE, {"jobs": jobs})

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from django_jobtastic.conf import conf
 from django_jobtastic.web.task_refs import TaskOrId, task_id_of
-from django_jobtastic.web.tokens import owner_of, token_url
+from django_jobtastic.web.tokens import check_session_store, owner_of, token_url
 
 if TYPE_CHECKING:
     from django_jobtastic.models import Grant
@@ -88,7 +88,10 @@ def jobs_of(request: HttpRequest) -> list[GrantedJob]:
     """The requester's granted jobs, most recent first, each with its status URL."""
     owners = _owners(request)
     if owners is None:
-        return []  # no user, no session mark: nothing granted, and no session made
+        # No user, no session mark: nothing granted (and no session made), unless the
+        # session read as empty because its store is down: that raises, never "no jobs".
+        check_session_store(request)
+        return []
     rows = (
         _fresh()
         .filter(owners)

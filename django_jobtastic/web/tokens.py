@@ -127,11 +127,11 @@ def is_owner(request: HttpRequest, owner: str) -> bool:
     """
     if _owns(request, owner):
         return True
-    _check_session_store(request)
+    check_session_store(request)
     return False
 
 
-def _check_session_store(request: HttpRequest) -> None:
+def check_session_store(request: HttpRequest) -> None:
     """Raise if the store of the request's session cookie cannot be reached (one lookup).
 
     Only on the refusal path: an answer that is not the owner's costs one more lookup, the
