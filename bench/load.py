@@ -25,10 +25,12 @@ What is measured, and why:
   socket error or timeout in wrk (its timeout is the widget's, 10 s). The script exits 1
   otherwise, and when a gunicorn worker was restarted;
 - latency, p50 / p90 / p99 as wrk sees it (queueing included), and the time gunicorn spent
-  on each request (from the access log): the difference is time spent waiting for a thread;
-- RSS of each gunicorn worker after a warm-up (imports, connection pools, caches filled) and
-  at the end: growth over 10 % in 60 s would be a leak worth chasing. It is printed, not
-  asserted: a benchmark, not a timed test.
+  on each request (from the access log): the difference is time spent waiting for a thread,
+  or in the listen backlog with sync workers. The access log costs what a deployment's does;
+- RSS of each gunicorn worker after a warm-up (imports, connection pools, caches filled; up
+  to 3 rounds, until each worker has answered 200 polls) and at the end: growth over 10 % in
+  60 s would be a leak worth chasing. It is printed, not asserted: a benchmark, not a timed
+  test.
 
 gunicorn runs 2 workers x 4 threads (gthread), the shape the deployment docs recommend
 (``--workers 4 --threads 4``) fitted to this machine's 2 cores and the one of
@@ -36,7 +38,8 @@ gunicorn runs 2 workers x 4 threads (gthread), the shape the deployment docs rec
 (keep-alive), as a browser's do. By default every poller asks again as soon as it has its
 answer: the server is saturated, so latency is mostly queueing (about connections / req/s)
 and p99 shows how unevenly the wait is shared. ``--pause-ms 1000`` paces each poller like the
-widget (one poll per second, 200 req/s in all). ``--worker-class sync`` runs gunicorn's
+widget (one poll per second, 200 req/s in all; keep it under gunicorn's 2 s keep-alive, which
+would close the waiting connections). ``--worker-class sync`` runs gunicorn's
 default worker instead (2 processes, one request at a time each, a new connection per
 request): 200 pollers then wait in the listen backlog.
 """
