@@ -40,6 +40,11 @@ def last_sign_of_life(meta: Any) -> float | None:
     return epoch_of(meta.get("alive_at")) or epoch_of(meta.get("updated_at"))
 
 
+def may_be_running(state: str) -> bool:
+    """Whether a job in ``state`` may be running (and so may be lost)."""
+    return state not in _NOT_RUNNING
+
+
 def is_lost(state: str, meta: Any, now: float, lost_after: float) -> bool:
     """Whether a job in ``state`` with ``meta`` has been silent for over ``lost_after`` s.
 

@@ -13,7 +13,7 @@ from celery import current_app, states
 
 from django_jobtastic.conf import conf
 from django_jobtastic.exceptions import JobLostError
-from django_jobtastic.liveness import is_lost, record_lost
+from django_jobtastic.liveness import is_lost, may_be_running, record_lost
 from django_jobtastic.web.result_reading import BACKEND_DOWN, TaskState
 
 logger = logging.getLogger(__name__)
@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 def settle_lost(task_id: str, stored: TaskState, now: float | None = None) -> TaskState:
     """``stored``, or the lost verdict (stored now) when the job stopped proving it is alive."""
+    if not may_be_running(stored.state):  # most polls: no clock, no setting read
+        return stored
     if not is_lost(stored.state, stored.info, time() if now is None else now, conf.LOST_AFTER):
         return stored
     try:
