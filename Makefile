@@ -1,5 +1,5 @@
 # A thin front for the scripts in scripts/; `make help` lists the targets.
-.PHONY: help demo test lint docs bench
+.PHONY: help demo test lint docs bench soak
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,3 +24,6 @@ bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)
 	scripts/apt-install.sh wrk
 	scripts/venv.sh .venv python3 test,lint,bench
 	for script in bench/[a-z]*.py; do .venv/bin/python $$script || exit 1; done
+
+soak:  ## the fault suite for MINUTES (default 6) on both brokers; figures in docs/deployment.md
+	scripts/soak.sh

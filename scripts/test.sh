@@ -38,6 +38,9 @@ run_suite .venv redis rabbitmq embedded
 echo "== .venv: the example project in Chromium (runserver and a worker, embedded set-up)"
 .venv/bin/pytest tests/browser --cov --cov-append --cov-report= -q
 .venv/bin/coverage report --fail-under=95
+echo "== .venv: the short soak, faults while clients follow jobs (tests/soak/short.py, about 2 min)"
+scripts/venv.sh .venv python3 test,lint,bench  # bench: gunicorn
+.venv/bin/pytest tests/soak/short.py -q
 
 newer_python=$(pyenv_python "3.1[23]*")
 if [ -n "$newer_python" ]; then
