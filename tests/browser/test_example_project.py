@@ -9,7 +9,6 @@ it (the ``gate`` fixture, see tests.browser.pace), or recorded by the page as it
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -18,6 +17,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.widget_page import RECORD_STATUS_TEXTS, bar_value
+
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "progress-widget.png"
@@ -25,18 +26,6 @@ STATUS_ROUTE = "**/jobtastic/status/**"
 JOB_PAGE = re.compile(r"/jobs/division/[0-9a-f-]+/\?outcome=\w+$")
 PROGRESS_TEXT = re.compile(r"\d+% complete, about \d+ seconds? left")
 
-#: Every text the widget puts in its status line, in order, kept in ``window.statusTexts``
-#: (a MutationObserver from the first byte of the page on: no state is missed, however short).
-RECORD_STATUS_TEXTS = """
-window.statusTexts = [];
-new MutationObserver((records) => {
-  for (const record of records) {
-    const target = record.target.nodeType === 1 ? record.target : record.target.parentElement;
-    if (!target || !target.matches(".jobtastic-status")) continue;
-    for (const node of record.addedNodes) window.statusTexts.push(node.textContent);
-  }
-}).observe(document, { childList: true, characterData: true, subtree: true });
-"""
 #: How many status requests the page made, counted as the widget calls fetch().
 COUNT_STATUS_FETCHES = """
 window.statusFetches = 0;
@@ -70,11 +59,6 @@ def wait_for_state(page: Page, state: str, timeout: float = 30_000) -> None:
     expect(page.locator(".jobtastic")).to_have_attribute(
         "data-jobtastic-state", state, timeout=timeout
     )
-
-
-def bar_value(percent: float) -> str:
-    """``aria-valuenow`` for ``percent``, rounded as JavaScript's Math.round does."""
-    return str(math.floor(percent + 0.5))
 
 
 def test_the_bar_moves_estimates_time_and_shows_the_result(page: Page, site, gate) -> None:

@@ -11,7 +11,6 @@ it, and the text is awaited until it comes.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 
@@ -19,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.pace.gate import Gate
+from tests.browser.widget_page import RECORD_STATUS_TEXTS, bar_value
 
 pytestmark = pytest.mark.browser
 
@@ -28,23 +28,6 @@ DIVISIONS = 40  # at 0.05 s each, about 2 s of work: any estimate a few steps in
 HOLD_AT = 3  # the first progress write from step 3 on: completed > 0, so it has an estimate
 #: How long the page gets to say it after the estimate ran out (ms): a few polls, under load.
 SAY_IT_WITHIN = 30_000
-
-#: Every text the widget puts in its status line, in order, kept in ``window.statusTexts``.
-RECORD_STATUS_TEXTS = """
-window.statusTexts = [];
-new MutationObserver((records) => {
-  for (const record of records) {
-    const target = record.target.nodeType === 1 ? record.target : record.target.parentElement;
-    if (!target || !target.matches(".jobtastic-status")) continue;
-    for (const node of record.addedNodes) window.statusTexts.push(node.textContent);
-  }
-}).observe(document, { childList: true, characterData: true, subtree: true });
-"""
-
-
-def bar_value(percent: float) -> str:
-    """``aria-valuenow`` for ``percent``, rounded as JavaScript's Math.round does."""
-    return str(math.floor(percent + 0.5))
 
 
 def test_a_held_job_whose_estimate_ran_out_says_it_takes_longer(

@@ -11,7 +11,6 @@ fixture, see tests.browser.pace), and released once the page showed what the tes
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from tests.browser.pace.gate import Gate
+from tests.browser.widget_page import bar_value
 
 pytestmark = pytest.mark.browser
 
@@ -74,11 +74,6 @@ def listed(page: Page) -> list[str]:
 
 def entry(page: Page, job: HeldJob) -> Locator:
     return page.locator(f'#your-jobs li.jobtastic-job[data-jobtastic-task-id="{job.task_id}"]')
-
-
-def bar_value(percent: float) -> str:
-    """``aria-valuenow`` for ``percent``, rounded as JavaScript's Math.round does."""
-    return str(math.floor(percent + 0.5))
 
 
 def expect_shows(page: Page, job: HeldJob, meta: dict[str, Any]) -> None:
