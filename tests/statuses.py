@@ -50,6 +50,19 @@ def store(task_id: str, result, state: str, traceback: str | None = None) -> Non
     app.backend.store_result(task_id, result, state, traceback=traceback, request=request)
 
 
+#: The ``progress`` object of a SUCCESS answer: done, and nothing else to say.
+DONE_PROGRESS = {
+    "percent": 100,
+    "time_remaining": 0,
+    "completed": None,
+    "total": None,
+    "message": None,
+    "started_at": None,
+    "updated_at": None,
+    "overdue": False,
+}
+
+
 def expected_task(task_id: str, status: str, **values: object) -> dict:
     """The expected ``task`` object: a waiting task unless ``values`` say otherwise.
 

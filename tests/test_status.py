@@ -10,15 +10,8 @@ import pytest
 
 from django_jobtastic import UserFacingError
 from django_jobtastic.web.payloads import GENERIC_FAILURE, jsonable, status_body, task_payload
+from tests.statuses import DONE_PROGRESS
 
-NO_PROGRESS_KEYS = {
-    "completed": None,
-    "total": None,
-    "message": None,
-    "started_at": None,
-    "updated_at": None,
-    "overdue": False,
-}
 #: 2024-11-24T21:35:05Z, as epoch seconds: "now" for the aging tests.
 WRITTEN = 1732484105.0
 
@@ -119,7 +112,7 @@ def test_payload_success():
         "ready": True,
         "successful": True,
         "result": {"url": "/media/export.csv"},
-        "progress": {"percent": 100, "time_remaining": 0, **NO_PROGRESS_KEYS},
+        "progress": DONE_PROGRESS,
         "error": None,
     }
 

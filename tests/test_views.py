@@ -30,6 +30,7 @@ from django_jobtastic.web.tokens import make_token, user_owner
 from django_jobtastic.web.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.celery_app import app
 from tests.statuses import (
+    DONE_PROGRESS,
     PROGRESS_META,
     expected_task,
     failed,
@@ -105,16 +106,7 @@ def test_success_result_and_full_progress(client):
         "ready": True,
         "successful": True,
         "result": {"url": "/media/export.csv", "rows": 3},
-        "progress": {
-            "percent": 100,
-            "time_remaining": 0,
-            "completed": None,
-            "total": None,
-            "message": None,
-            "started_at": None,
-            "updated_at": None,
-            "overdue": False,
-        },
+        "progress": DONE_PROGRESS,
         "error": None,
     }
 
