@@ -324,13 +324,7 @@ class Leg:
         return Fault(name, injected_at, time.time(), bool(running), hit, visitor)
 
     def _kill_group(self) -> Fault:
-        worker, running = self.worker_running_a_job()
-        injected_at = time.time()
-        worker.kill_group()
-        worker.start()
-        worker.wait_ready()
-        hit = [task_id for task_id, _, _ in running]
-        return Fault("kill-group", injected_at, time.time(), bool(running), hit)
+        return self.worker_fault("kill-group", lambda worker: worker.kill_group())
 
     def _kill_child(self) -> Fault:
         worker, running = self.worker_running_a_job()
@@ -346,13 +340,17 @@ class Leg:
         return Fault("kill-child", injected_at, injected_at, bool(running), hit)
 
     def _sigterm(self) -> Fault:
+        return self.worker_fault("sigterm", lambda worker: worker.warm_shutdown())
+
+    def worker_fault(self, name: str, stop: Callable[[Worker], None]) -> Fault:
+        """Stop the worker running a job with ``stop``, then start it again."""
         worker, running = self.worker_running_a_job()
         injected_at = time.time()
-        worker.warm_shutdown()
+        stop(worker)
         worker.start()
         worker.wait_ready()
         hit = [task_id for task_id, _, _ in running]
-        return Fault("sigterm", injected_at, time.time(), bool(running), hit)
+        return Fault(name, injected_at, time.time(), bool(running), hit)
 
     def _redis(self) -> Fault:
         return self.service_fault("redis", self.data.crash, self.data.start)
