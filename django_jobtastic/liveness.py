@@ -18,7 +18,8 @@ from celery import states
 
 from django_jobtastic.exceptions import JobLostError
 
-#: States in which a job of ours carries its progress meta (custom states included).
+#: States of a job that is not running, so cannot be lost (every other state, custom ones
+#: included, may be a running job's).
 _NOT_RUNNING = frozenset(states.READY_STATES | {states.PENDING, states.RECEIVED, states.RETRY})
 
 
@@ -51,7 +52,7 @@ def is_lost(state: str, meta: Any, now: float, lost_after: float) -> bool:
     Only a running job of ours can be lost: a meta without a time of writing (another
     task's custom state, a version before heartbeats) never is.
     """
-    if state in _NOT_RUNNING:
+    if not may_be_running(state):
         return False
     alive = last_sign_of_life(meta)
     return alive is not None and now - alive > lost_after
