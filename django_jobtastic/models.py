@@ -51,3 +51,25 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id or self.visitor} may follow {self.task_id}"
+
+
+class KeptOutcome(models.Model):
+    """The outcome of job ``task_id`` that its result backend could not store when it ended.
+
+    ``delay_or_fail`` (or ``delay_or_eager``) with the broker and the result backend both
+    down knows the outcome in the submitting process only; ``grant`` keeps it here, and the
+    status view answers it for a job the backend knows nothing of, then stores it there.
+    """
+
+    task_id = models.CharField(_("task id"), max_length=255, unique=True)
+    state = models.CharField(_("state"), max_length=16)
+    #: SUCCESS: the value, as JSON; FAILURE: the exception as the result backend stores one.
+    result = models.JSONField(_("result"), null=True)
+    kept_at = models.DateTimeField(_("kept at"), db_index=True)
+
+    class Meta:
+        verbose_name = _("kept job outcome")
+        verbose_name_plural = _("kept job outcomes")
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.state}"

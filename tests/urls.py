@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
 from django.urls import include, path
 from django.views.decorators.http import require_POST
+from kombu.exceptions import OperationalError
 
 from django_jobtastic import grant
+from django_jobtastic.queueing_errors import not_queued
+from django_jobtastic.unstored_results import UnstoredResult
 from tests.jobs import CachedJob, CountingJob
 
 
 def follow(request: HttpRequest, task_id: str) -> HttpResponse:
     """What a page does after starting a job: grant it and give the visitor its status URL."""
     return HttpResponse(grant(request, task_id), content_type="text/plain")
+
+
+def follow_unstored(request: HttpRequest, task_id: str, state: str) -> HttpResponse:
+    """A page whose submission returned an outcome only it knows (broker and result backend
+    down): a FAILURE as ``delay_or_fail`` records it, or a SUCCESS value, granted as usual."""
+    if state == "FAILURE":
+        outcome: object = not_queued(OperationalError("Connection refused"))
+    else:
+        outcome = {"rows": 3, "when": date(2026, 11, 30)}
+    url = grant(request, UnstoredResult(task_id, outcome, state))
+    return HttpResponse(url, content_type="text/plain")
 
 
 WIDGET_PAGE = engines["django"].from_string(
@@ -40,6 +56,7 @@ def submit(request: HttpRequest, job: str, marker: str) -> HttpResponse:
 urlpatterns = [
     path("jobtastic/", include("django_jobtastic.urls")),
     path("follow/<str:task_id>/", follow),
+    path("follow-unstored/<str:task_id>/<str:state>/", follow_unstored),
     path("widget/<str:task_id>/", widget),
     path("submit/<str:job>/<str:marker>/", submit),
 ]

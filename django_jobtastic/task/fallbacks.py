@@ -12,7 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from celery import states
-from celery.result import AsyncResult, EagerResult
+from celery.result import AsyncResult
 
 from django_jobtastic.conf import conf
 from django_jobtastic.queueing_errors import not_queued
@@ -22,6 +22,7 @@ from django_jobtastic.task.publishing import (
     PublishUnconfirmedError,
     publish_within,
 )
+from django_jobtastic.unstored_results import UnstoredResult
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -107,7 +108,7 @@ class PublishingTask(CoordinatedTask):
                 task_id,
                 exc_info=True,
             )
-            return EagerResult(task_id, eager_outcome.value, states.SUCCESS)
+            return UnstoredResult(task_id, eager_outcome.value, states.SUCCESS)
         finally:
             eager_outcome.task_id = eager_outcome.value = None
             eager_outcome.ready = False
@@ -127,7 +128,7 @@ class PublishingTask(CoordinatedTask):
             cause = error.cause
         failure = self._record_not_queued(args, kwargs, task_id, cause)
         if failure is not None:
-            return EagerResult(task_id, failure, states.FAILURE)
+            return UnstoredResult(task_id, failure, states.FAILURE)
         return self.AsyncResult(task_id)
 
     def _record_not_queued(

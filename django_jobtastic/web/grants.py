@@ -20,18 +20,18 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from celery.result import EagerResult
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from django_jobtastic.conf import conf
+from django_jobtastic.unstored_results import UnstoredResult
+from django_jobtastic.web.kept_outcomes import keep
+from django_jobtastic.web.moments import aware, db_time, now, oldest_valid
 from django_jobtastic.web.task_refs import TaskOrId, task_id_of
 from django_jobtastic.web.tokens import check_session_store, owner_of, token_url
 
@@ -73,7 +73,9 @@ def grant(request: HttpRequest, task_or_id: TaskOrId) -> str:
         )
     user = _signed_in_user(request)
     owner = {"user": user} if user is not None else {"visitor": _visitor_mark(request)}
-    _store(owner, task_id, _task_name_of(task_or_id), _now())
+    _store(owner, task_id, _task_name_of(task_or_id), now())
+    if isinstance(task_or_id, UnstoredResult):  # its status URL must not say PENDING for ever
+        keep(task_or_id)
     return token_url(request, task_id)
 
 
@@ -102,7 +104,7 @@ def jobs_of(request: HttpRequest) -> list[GrantedJob]:
     for task_id, name, granted_at in rows[: 2 * conf.GRANTS_PER_OWNER]:  # user's + session's
         if task_id not in jobs:
             url = token_url(request, task_id)
-            jobs[task_id] = GrantedJob(task_id, name or None, _aware(granted_at), url)
+            jobs[task_id] = GrantedJob(task_id, name or None, aware(granted_at), url)
     return list(jobs.values())[: conf.GRANTS_PER_OWNER]
 
 
@@ -121,7 +123,7 @@ def carry_over_at_login(sender: Any, request: HttpRequest | None, user: Any, **k
     try:
         rows = Grant.objects.filter(visitor=mark, user__isnull=True)
         for task_id, name, granted_at in rows.values_list("task_id", "task_name", "granted_at"):
-            _store({"user": user}, task_id, name or None, _aware(granted_at))
+            _store({"user": user}, task_id, name or None, aware(granted_at))
         rows.delete()
     except DatabaseError as error:
         logger.warning("Jobtastic: grants not carried over to the user at login: %s", error)
@@ -161,7 +163,7 @@ def _store(owner: dict[str, Any], task_id: str, name: str | None, at: datetime) 
     """Insert or refresh one grant; then drop the owner's surplus and everyone's expired."""
     from django_jobtastic.models import Grant
 
-    defaults: dict[str, Any] = {"granted_at": _db_time(at)}
+    defaults: dict[str, Any] = {"granted_at": db_time(at)}
     if name:
         defaults["task_name"] = name
     try:
@@ -176,14 +178,14 @@ def _store(owner: dict[str, Any], task_id: str, name: str | None, at: datetime) 
         .values_list("pk", flat=True)[: conf.GRANTS_PER_OWNER]
     )
     Grant.objects.filter(**owner).exclude(pk__in=list(kept)).delete()
-    Grant.objects.filter(granted_at__lt=_db_time(_oldest())).delete()
+    Grant.objects.filter(granted_at__lt=db_time(oldest_valid())).delete()
 
 
 def _fresh() -> QuerySet[Grant]:
     """Grants younger than ``JOBTASTIC_TOKEN_MAX_AGE``."""
     from django_jobtastic.models import Grant
 
-    return Grant.objects.filter(granted_at__gte=_db_time(_oldest()))
+    return Grant.objects.filter(granted_at__gte=db_time(oldest_valid()))
 
 
 def _task_name_of(task_or_id: TaskOrId) -> str | None:
@@ -197,21 +199,3 @@ def _task_name_of(task_or_id: TaskOrId) -> str | None:
 def _signed_in_user(request: HttpRequest) -> Any:
     user = getattr(request, "user", None)
     return user if user is not None and user.is_authenticated else None
-
-
-def _now() -> datetime:
-    return datetime.now(dt_timezone.utc)
-
-
-def _oldest() -> datetime:
-    return _now() - timedelta(seconds=conf.TOKEN_MAX_AGE)
-
-
-def _db_time(value: datetime) -> datetime:
-    """An aware datetime as the database takes it: naive local time with ``USE_TZ = False``."""
-    return value if settings.USE_TZ else timezone.make_naive(value)
-
-
-def _aware(value: datetime) -> datetime:
-    """A datetime read from the database, aware whatever ``USE_TZ`` says."""
-    return timezone.make_aware(value) if timezone.is_naive(value) else value

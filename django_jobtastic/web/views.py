@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_jobtastic.conf import conf
 from django_jobtastic.web.answer_reuse import answers
 from django_jobtastic.web.grants import jobs_of
+from django_jobtastic.web.kept_outcomes import settle_unstored
 from django_jobtastic.web.lost_jobs import settle_lost
 from django_jobtastic.web.payloads import status_body, task_payload
 from django_jobtastic.web.result_reading import (
@@ -118,7 +119,7 @@ def _answer_status(task_id: str) -> HttpResponse:
 def _read_status(task_id: str, debug: bool, poll_interval: float) -> bytes:
     """The encoded status body of ``task_id``, read from the result backend now."""
     try:
-        stored = settle_lost(task_id, read_task_state(task_id))
+        stored = settle_lost(task_id, settle_unstored(task_id, read_task_state(task_id)))
     except ResultNotReadableError as error:
         logger.warning("Jobtastic: the stored state of %s cannot be decoded: %s", task_id, error)
         # Reported as a FAILURE of type ResultNotReadableError, so that polling stops: asking

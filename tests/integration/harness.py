@@ -125,12 +125,15 @@ def run_submitter(
     go: str | None = None,
     broker_url: str | None = None,
     result_backend: str | None = None,
+    grant: bool = False,
 ) -> subprocess.Popen[str]:
     """Start ``tests.integration.submit`` in a new process; ``collect`` its report."""
     command = [sys.executable, "-m", "tests.integration.submit", task, method]
     command += [json.dumps(kwargs), "--threads", str(threads)]
     if go:
         command += ["--go", go]
+    if grant:
+        command.append("--grant")
     overrides = {
         "JOBTASTIC_TEST_BROKER_URL": broker_url,
         "JOBTASTIC_TEST_RESULT_BACKEND": result_backend,

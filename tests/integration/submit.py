@@ -1,7 +1,7 @@
 """Submit jobs from a separate process, as a second web server would (tests and bench/).
 
     python -m tests.integration.submit TASK METHOD KWARGS_JSON [--threads N] [--go KEY]
-        [--warm-up] [--include MODULE ...] [--announce] [--cap SECONDS]
+        [--warm-up] [--include MODULE ...] [--announce] [--cap SECONDS] [--grant]
 
 ``METHOD`` is a submission method of the task (``delay``, ``delay_or_fail``, ...), called as
 ``task.METHOD(**kwargs)``; ``apply_async`` is called as ``task.apply_async(kwargs=kwargs)``,
@@ -18,7 +18,9 @@ started at different times submit at the same moment. ``--warm-up``: each thread
 the same call with another marker, not counted (a web server's threads are long-lived, with
 their connections open). ``--announce``: print ``calling`` just before the calls.
 ``--cap``: after that many seconds, report the calls still running as ``gave up`` and exit
-(a call to a broker that never answers may hang for ever).
+(a call to a broker that never answers may hang for ever). ``--grant``: each call's result is
+granted to a new anonymous session, as the submitting view would; its outcome then also has
+``status_url`` and ``session`` (the session key to read it with).
 """
 
 from __future__ import annotations
@@ -51,6 +53,24 @@ def call(task: Any, method: str, kwargs: dict[str, Any]) -> Any:
     return getattr(task, method)(**kwargs)
 
 
+def granted(result: Any) -> tuple[str, str]:
+    """``grant`` the result to a new anonymous session: its status URL and session key."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
+    from django_jobtastic import grant
+
+    request = RequestFactory().post("/submit/")
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    request.user = AnonymousUser()
+    url = grant(request, result)
+    request.session.save()
+    return url, str(request.session.session_key)
+
+
 def submit_concurrently(
     task_name: str,
     method: str,
@@ -59,6 +79,7 @@ def submit_concurrently(
     *,
     warm_up: bool = False,
     announce: bool = False,
+    grant: bool = False,
 ) -> dict[str, list[Any]]:
     """Call ``task.method(**kwargs)`` from ``threads`` threads released by one barrier."""
     from celery.signals import before_task_publish
@@ -90,6 +111,8 @@ def submit_concurrently(
         try:
             result = call(task, method, kwargs)
             outcome = {"id": result.id, "state": result.state}
+            if grant:
+                outcome["status_url"], outcome["session"] = granted(result)
         except Exception as error:
             outcome = {"id": None, "state": f"raised {type(error).__name__}"}
         outcomes.append({**outcome, "seconds": time.perf_counter() - started})
@@ -117,6 +140,7 @@ def main() -> None:
     parser.add_argument("--include", action="append", default=[])
     parser.add_argument("--announce", action="store_true")
     parser.add_argument("--cap", type=float)
+    parser.add_argument("--grant", action="store_true")
     options = parser.parse_args()
 
     import django
@@ -147,6 +171,7 @@ def main() -> None:
         options.threads,
         warm_up=options.warm_up,
         announce=options.announce,
+        grant=options.grant,
     )
     if watchdog is not None:
         watchdog.cancel()

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 from celery import states
+from celery.backends.redis import RedisBackend
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
 from django_jobtastic import UserFacingError
 from tests import jobs, probe
+from tests.celery_app import app
 from tests.helpers import free_port
-from tests.integration.harness import start_redis, stop, submit_elsewhere
+from tests.integration.harness import read_elsewhere, start_redis, stop, submit_elsewhere
 from tests.statuses import new_id, status_url_for, store
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -23,6 +25,7 @@ def broker_url(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+NOT_QUEUED = "The job could not be queued. Please try again."
 #: The exception class each failure mode is recorded under.
 CAUSES = {"refused": "OperationalError", "hung": "PublishTimeoutError"}
 
@@ -63,7 +66,7 @@ def test_delay_or_fail_dead_broker_records_a_readable_failure(worker, dead_broke
     assert outcome["state"] == "FAILURE"
     assert_fell_back_in_time(report, mode)
     assert result.state == "FAILURE"
-    assert str(result.result) == "The job could not be queued. Please try again."
+    assert str(result.result) == NOT_QUEUED
     assert type(result.result).__name__ == CAUSES[mode]
     assert isinstance(result.result, UserFacingError)
     assert probe.runs(marker) == 0
@@ -88,17 +91,41 @@ def test_delay_or_eager_dead_broker_runs_here(worker, dead_broker, marker):
     ("method", "state", "runs"),
     [("delay_or_eager", "SUCCESS", 1), ("delay_or_fail", "FAILURE", 0)],
 )
-def test_broker_and_result_backend_down_caller_still_gets_the_outcome(
+def test_broker_and_result_backend_down_the_status_url_answers_once_back(
     worker, method, state, runs, marker
 ):
-    """One Redis for both, and it is down: the outcome is known to the calling process only."""
-    dead = f"redis://127.0.0.1:{free_port()}/0"
+    """One Redis for both, and it is down: the outcome is known to the submitting process
+    only. Its grant keeps it, so the status URL answers it once Redis is back (503 until
+    then), and stores it there for every other reader."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
     report = submit_elsewhere(
-        "tests.jobs.CountingJob", method, {"marker": marker}, broker_url=dead, result_backend=dead
+        "tests.jobs.CountingJob",
+        method,
+        {"marker": marker},
+        broker_url=url,
+        result_backend=url,
+        grant=True,
     )
     [outcome] = report["outcomes"]
     assert outcome["state"] == state
     assert probe.runs(marker) == runs
+    path, session = outcome["status_url"], outcome["session"]
+    assert read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url)["status"] == 503
+
+    server = start_redis(port)  # back, and empty: it never heard of the job
+    try:
+        answer = read_elsewhere(path, session, JOBTASTIC_TEST_RESULT_BACKEND=url)
+        stored = RedisBackend(app=app, url=url).get_task_meta(outcome["id"])
+    finally:
+        stop(server)
+    task = answer["body"]["task"]
+    assert (answer["status"], task["status"], stored["status"]) == (200, state, state)
+    if state == "SUCCESS":
+        assert task["result"] == stored["result"] == {"marker": marker, "steps": 4}
+    else:
+        assert task["error"] == {"type": "OperationalError", "message": NOT_QUEUED}
+        assert type(stored["result"]).__name__ == "OperationalError"
 
 
 def test_cache_server_stopped_submissions_still_run(worker, volatile_cache, caplog, marker):

@@ -57,6 +57,10 @@ def test_every_job_gets_a_terminal_answer_through_every_fault(tmp_path):
         assert counts["never terminal"] == 0, where
         assert counts["5xx other than 503"] == 0, (where, leg["details"]["5xx other than 503"])
         assert counts["4xx"] == 0, (where, leg["details"]["4xx"])  # "not yours" to its owner
+        # A failure the submitting request alone knew (broker and results down) reaches the
+        # status URL too, once Redis is back.
+        told = leg["details"]["failure told by the submit answer only"]
+        assert counts["  ...and its status URL not terminal"] == 0, (where, told)
         # Each fault happened, the worker faults while the worker ran a job.
         assert [fault["name"] for fault in leg["faults"]] == FAULTS[leg["leg"]], where
         for fault in leg["faults"]:
