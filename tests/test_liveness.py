@@ -60,8 +60,8 @@ def test_a_meta_without_a_time_of_writing_is_never_lost(written):
 
 
 def test_the_heartbeat_rewrites_the_last_meta_with_a_new_alive_at_until_closed():
-    writes: list[dict] = []
-    tracker = ProgressTracker(60, writes.append, heartbeat=0.05)
+    writes = Writes()
+    tracker = ProgressTracker(60, writes, heartbeat=0.05)
     tracker.write_initial()
     tracker.write(1, 10, "one")
     wait_until(lambda: len(writes) >= 4, what="heartbeats of a quiet job")
@@ -80,8 +80,8 @@ def test_the_heartbeat_rewrites_the_last_meta_with_a_new_alive_at_until_closed()
 
 
 def test_every_progress_write_is_a_sign_of_life():
-    writes: list[dict] = []
-    tracker = ProgressTracker(0, writes.append, heartbeat=60)
+    writes = Writes()
+    tracker = ProgressTracker(0, writes, heartbeat=60)
     tracker.write_initial()
     for done in range(1, 4):
         tracker.write(done, 3, None)
@@ -132,30 +132,44 @@ def test_a_redelivered_message_of_a_lost_job_is_not_run_again(eager, marker):
     assert is_lost_verdict(stored["status"], stored["result"])  # the verdict stays
 
 
+class Writes(list):
+    """A store keeping every meta it takes; while ``down``, it takes none (a result backend
+    that is down), and says so as the job's store does."""
+
+    down = False
+
+    def __call__(self, meta: dict) -> bool:
+        if self.down:
+            return False
+        self.append(meta)
+        return True
+
+
 # --- a run that outlived its verdict ------------------------------------------------------
 
 
 class Verdicts:
-    """A stand-in for the result backend's answer: was this run reported lost?"""
+    """A stand-in for the result backend's answers, in order (the last one repeats): was
+    this run reported lost? None: the backend is down and cannot tell."""
 
-    def __init__(self, lost: bool) -> None:
-        self.lost, self.asked = lost, 0
+    def __init__(self, *answers: bool | None) -> None:
+        self.answers, self.asked = answers, 0
 
-    def __call__(self) -> bool:
+    def __call__(self) -> bool | None:
         self.asked += 1
-        return self.lost
+        return self.answers[min(self.asked, len(self.answers)) - 1]
 
 
 def silent_tracker(verdicts: Verdicts, writes: list[dict]) -> ProgressTracker:
     """A run that wrote once, then was silent for longer than half its ``lost_after``."""
-    tracker = ProgressTracker(0, writes.append, lost_after=0.1, declared_lost=verdicts)
+    tracker = ProgressTracker(0, writes, lost_after=0.1, declared_lost=verdicts)
     tracker.write_initial()
     time.sleep(0.06)  # silent for at least this long; longer only under load
     return tracker
 
 
 def test_a_silent_run_reported_lost_writes_nothing_more_and_its_next_report_ends_it():
-    verdicts, writes = Verdicts(lost=True), []
+    verdicts, writes = Verdicts(True), Writes()
     tracker = silent_tracker(verdicts, writes)
     with pytest.raises(JobLostError):
         tracker.report(1, 10)
@@ -166,7 +180,7 @@ def test_a_silent_run_reported_lost_writes_nothing_more_and_its_next_report_ends
 
 
 def test_a_silent_run_not_reported_lost_goes_on_and_asks_again_only_after_new_silence():
-    verdicts, writes = Verdicts(lost=False), []
+    verdicts, writes = Verdicts(False), Writes()
     tracker = silent_tracker(verdicts, writes)
     tracker.report(1, 10)
     tracker.report(10, 10)  # right after a write: not silent, so not asked
@@ -176,8 +190,8 @@ def test_a_silent_run_not_reported_lost_goes_on_and_asks_again_only_after_new_si
 
 
 def test_a_run_that_keeps_writing_never_asks():
-    verdicts, writes = Verdicts(lost=True), []
-    tracker = ProgressTracker(0, writes.append, lost_after=60, declared_lost=verdicts)
+    verdicts, writes = Verdicts(True), Writes()
+    tracker = ProgressTracker(0, writes, lost_after=60, declared_lost=verdicts)
     tracker.write_initial()
     for done in range(1, 11):
         tracker.report(done, 10)
@@ -187,11 +201,9 @@ def test_a_run_that_keeps_writing_never_asks():
 
 
 def test_the_heartbeat_of_a_run_reported_lost_stops_without_writing():
-    verdicts, writes = Verdicts(lost=True), []
+    verdicts, writes = Verdicts(True), Writes()
     # A beat is due after 0.08 s of silence: always past half of lost_after, so it asks.
-    tracker = ProgressTracker(
-        60, writes.append, heartbeat=0.08, lost_after=0.1, declared_lost=verdicts
-    )
+    tracker = ProgressTracker(60, writes, heartbeat=0.08, lost_after=0.1, declared_lost=verdicts)
     tracker.write_initial()
     try:
         wait_until(lambda: tracker.disowned, what="the heartbeat asking")
@@ -199,3 +211,52 @@ def test_the_heartbeat_of_a_run_reported_lost_stops_without_writing():
         tracker.close()
     assert len(writes) == 1
     assert verdicts.asked == 1
+
+
+# --- a result backend that is down while the run writes, or as it ends -------------------
+
+
+def test_writes_the_backend_refused_are_no_sign_of_life():
+    """Silent for the backend, though writing: the run asks before writing again."""
+    verdicts, writes = Verdicts(False), Writes()
+    tracker = ProgressTracker(0, writes, lost_after=0.2, declared_lost=verdicts)
+    tracker.write_initial()
+    writes.down = True
+    for done in (1, 2, 3):  # each refused write 0.06 s after the last, 0.12 s in all
+        tracker.write(done, 10, None)
+        time.sleep(0.06)
+    tracker.write(4, 10, None)  # past half of lost_after since the last stored write
+    assert verdicts.asked >= 1
+
+
+def test_a_run_ending_while_the_backend_is_down_waits_for_it_to_tell_the_verdict():
+    """Its outcome cannot be stored now, and Celery would store its own record of that
+    failure later, over any verdict: so it asks until the backend answers."""
+    verdicts, writes = Verdicts(None, None, True), Writes()
+    tracker = ProgressTracker(0, writes, lost_after=60, declared_lost=verdicts)
+    tracker.write_initial()
+    writes.down = True
+    tracker.write(5, 10, None)
+    assert tracker.reported_lost(patience=60)
+    assert verdicts.asked == 3
+    assert tracker.disowned
+
+
+def test_a_run_ending_while_the_backend_is_down_gives_up_after_its_patience():
+    verdicts, writes = Verdicts(None), Writes()
+    tracker = ProgressTracker(0, writes, lost_after=60, declared_lost=verdicts)
+    tracker.write_initial()
+    writes.down = True
+    tracker.write(5, 10, None)
+    assert not tracker.reported_lost(patience=0)
+    assert verdicts.asked == 1
+    assert not tracker.disowned
+
+
+def test_a_run_whose_last_write_was_stored_does_not_wait():
+    verdicts, writes = Verdicts(None), Writes()
+    tracker = ProgressTracker(0, writes, lost_after=60, declared_lost=verdicts)
+    tracker.write_initial()
+    tracker.write(5, 10, None)
+    assert not tracker.reported_lost(patience=60)
+    assert verdicts.asked == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import psutil
@@ -91,9 +91,9 @@ class JobtasticTask(SubmittingTask):
         rss_before = _resident_bytes() if self.memleak_threshold >= 0 else None
         try:
             result = self.calculate_result(*args, **kwargs)
-            reported_lost = tracker.reported_lost()
+            reported_lost = tracker.reported_lost(conf.LOST_AFTER)
         except BaseException:
-            if tracker.reported_lost():
+            if tracker.reported_lost(conf.LOST_AFTER):
                 self._outlived_its_verdict()
             raise
         finally:
@@ -147,14 +147,17 @@ class JobtasticTask(SubmittingTask):
             return None  # called directly, not as a job: there is no state to write
         job_thread = threading.current_thread()
 
-        def store(meta: dict[str, Any]) -> None:
-            self._store_progress(task_id, request, meta)
-            if threading.current_thread() is not job_thread:
-                connections.close_all()  # the flush timer's own (django-db backend) connection
+        def store(meta: dict[str, Any]) -> bool:
+            try:
+                return self._store_progress(task_id, request, meta)
+            finally:
+                if threading.current_thread() is not job_thread:
+                    connections.close_all()  # the flush timer's own (django-db) connection
 
         return store
 
-    def _store_progress(self, task_id: str, request: Any, meta: dict[str, Any]) -> None:
+    def _store_progress(self, task_id: str, request: Any, meta: dict[str, Any]) -> bool:
+        """Store one progress meta; False if the result backend did not take it."""
         try:
             self.backend.store_result(task_id, meta, progress.PROGRESS, request=request)
         except Exception:
@@ -162,12 +165,14 @@ class JobtasticTask(SubmittingTask):
             logger.warning(
                 "Jobtastic: progress write failed for %s[%s]", self.name, task_id, exc_info=True
             )
+            return False
+        return True
 
-    def _verdict_reader(self) -> Callable[[], bool]:
+    def _verdict_reader(self) -> progress.VerdictReader:
         """``_declared_lost`` for this run, callable from its helper threads too."""
         task_id, job_thread = str(self.request.id), threading.current_thread()
 
-        def declared_lost() -> bool:
+        def declared_lost() -> bool | None:
             try:
                 return self._declared_lost(task_id)
             finally:
@@ -176,12 +181,12 @@ class JobtasticTask(SubmittingTask):
 
         return declared_lost
 
-    def _declared_lost(self, task_id: str) -> bool:
-        """Whether the result backend holds the lost verdict for this run's task id."""
+    def _declared_lost(self, task_id: str) -> bool | None:
+        """Whether the result backend holds the lost verdict for this task id (None: down)."""
         try:
             meta = self.backend.get_task_meta(task_id)
-        except Exception:  # the backend is down: the run's own writes will say so
-            return False
+        except Exception:  # the backend is down: it cannot tell now
+            return None
         return is_lost_verdict(meta.get("status"), meta.get("result"))
 
     @property
@@ -225,7 +230,7 @@ LOST_FLAG = "jobtastic_reported_lost"
 def _note_lost_verdict(sender: Any = None, task_id: str = "", **_: Any) -> None:
     """Before Celery stores STARTED over it: does this task id hold the lost verdict?"""
     if isinstance(sender, JobtasticTask) and task_id:
-        setattr(sender.request, LOST_FLAG, sender._declared_lost(task_id))
+        setattr(sender.request, LOST_FLAG, sender._declared_lost(task_id) is True)
 
 
 _UNDEFINED = JobtasticTask.calculate_result

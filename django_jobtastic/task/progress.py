@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
-from time import monotonic
+from time import monotonic, sleep
 from typing import Any
 
 from django_jobtastic.exceptions import JobLostError
@@ -33,7 +33,12 @@ QUIET_JOB_GRACE = 0.02
 #: result backend, huge task arguments stored with each state) space the next ones out.
 WRITE_TIME_SHARE = 0.1
 
-Store = Callable[[dict[str, Any]], None]
+#: Stores one meta; returns whether it was stored (False: the result backend is down).
+Store = Callable[[dict[str, Any]], bool]
+#: Whether the run's task id holds the lost verdict; None when the backend cannot tell now.
+VerdictReader = Callable[[], "bool | None"]
+#: Seconds between two questions to a result backend that is down, at a run's end.
+VERDICT_RETRY_SECONDS = 0.5
 
 
 def clamp_percent(completed: float, total: float) -> float:
@@ -62,6 +67,7 @@ class ProgressTracker:
         "_finished_total",
         "_flush_timer",
         "_flushed",
+        "_heard_at",
         "_heartbeat",
         "_last_meta",
         "_lock",
@@ -83,7 +89,7 @@ class ProgressTracker:
         now: float | None = None,
         heartbeat: float | None = None,
         lost_after: float | None = None,
-        declared_lost: Callable[[], bool] | None = None,
+        declared_lost: VerdictReader | None = None,
     ):
         self.interval = interval  # seconds between two writes
         self._heartbeat = heartbeat  # seconds of silence before a sign of life; None: none
@@ -93,7 +99,8 @@ class ProgressTracker:
         #: written any more, and its next report raises JobLostError to end it.
         self.disowned = False
         self._stopped = threading.Event()
-        self._written_at = 0.0  # monotonic seconds of the last write
+        self._written_at = 0.0  # monotonic seconds of the last write (tried)
+        self._heard_at = 0.0  # ...of the last one the result backend took
         self._last_meta: dict[str, Any] | None = None
         started = monotonic() if now is None else now
         self._estimator = RemainingTimeEstimator(started)
@@ -224,13 +231,31 @@ class ProgressTracker:
                 if not self._may_write():
                     return
                 meta = {**self._last_meta, "alive_at": utc_now_iso()}
-                self._store(meta)
+                stored = self._store(meta)
                 self._last_meta, self._written_at = meta, monotonic()
+                if stored:
+                    self._heard_at = self._written_at
 
-    def reported_lost(self) -> bool:
-        """Whether the run was reported lost: its outcome must not replace the verdict."""
+    def reported_lost(self, patience: float = 0.0) -> bool:
+        """Whether the run was reported lost: its outcome must not replace the verdict.
+
+        Asked as the run ends. If its last write failed (the result backend is down), its
+        outcome could not be stored now either, and Celery would store its own record of
+        that failure later, over any verdict: so the run waits up to ``patience`` seconds
+        for the backend to answer, then knows. Past that, it is taken as not lost.
+        """
         with self._lock:
-            return not self._may_write()
+            if self.disowned or self._declared_lost is None or self._heard_at >= self._written_at:
+                return not self._may_write()
+        give_up_at = monotonic() + patience
+        while True:
+            verdict = self._declared_lost()
+            if verdict is not None or monotonic() >= give_up_at:
+                break
+            sleep(min(VERDICT_RETRY_SECONDS, max(0.0, give_up_at - monotonic())))
+        with self._lock:
+            self.disowned = self.disowned or verdict is True
+            return self.disowned
 
     def _may_write(self) -> bool:  # with the lock held
         """False once the run learnt it was reported lost (see ``disowned``).
@@ -242,9 +267,9 @@ class ProgressTracker:
         """
         if self.disowned:
             return False
-        if self._lost_after is None or self._declared_lost is None or not self._written_at:
+        if self._lost_after is None or self._declared_lost is None or not self._heard_at:
             return True
-        if monotonic() - self._written_at > self._lost_after / 2 and self._declared_lost():
+        if monotonic() - self._heard_at > self._lost_after / 2 and self._declared_lost():
             self.disowned = True
             return False
         return True
@@ -286,9 +311,11 @@ class ProgressTracker:
 
     def _store_timed(self, meta: dict[str, Any]) -> None:
         started = monotonic()
-        self._store(meta)
+        stored = self._store(meta)
         finished = monotonic()
         self._last_meta, self._written_at = meta, finished
+        if stored:
+            self._heard_at = finished
         spacing = (finished - started) / WRITE_TIME_SHARE
         self._next_write_at = max(self._next_write_at, finished + spacing)
 
