@@ -7,6 +7,7 @@ queued for as long as the test looks at it.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from datetime import datetime, timezone
 
@@ -84,3 +85,25 @@ def test_an_eager_run_stores_no_queue_time(eager, marker, monkeypatch):
     monkeypatch.setattr(app.backend, "store_result", lambda *a, **k: notes.append(a[2]))
     jobs.CountingJob.delay(marker=marker, steps=1)
     assert "PENDING" not in notes
+
+
+def test_a_result_backend_that_never_answers_delays_a_submission_by_the_deadline_only(
+    marker, idle_queue, monkeypatch, caplog, publishes, silent_port, settings
+):
+    """A Redis that accepts connections and never answers: the queue time is given up after
+    ``JOBTASTIC_PUBLISH_TIMEOUT`` (Celery's socket timeout is 120 s by default)."""
+    from celery.backends.redis import RedisBackend
+
+    from django_jobtastic.task.registration import registered_instance
+
+    settings.JOBTASTIC_PUBLISH_TIMEOUT = 1
+    silent = RedisBackend(app=app, url=f"redis://127.0.0.1:{silent_port}/0")
+    monkeypatch.setattr(registered_instance(jobs.CountingJob), "_backend", silent)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="django_jobtastic"):
+        result = jobs.CountingJob.apply_async(kwargs={"marker": marker}, queue=idle_queue)
+    took = time.monotonic() - started
+    assert publishes == [result.id]
+    assert "queue time of tests.jobs.CountingJob" in caplog.text
+    assert "Timeout" in caplog.text
+    assert took < 30, took  # the bound is 1 s per socket operation: generous for a busy machine

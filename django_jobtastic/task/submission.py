@@ -16,6 +16,8 @@ from celery.result import EagerResult
 from celery.utils import uuid
 from django.core.exceptions import ImproperlyConfigured
 
+from django_jobtastic.bounded_backends import bounded
+from django_jobtastic.conf import conf
 from django_jobtastic.task.fallbacks import JobResult, PublishingTask
 from django_jobtastic.task.herd import CacheUnavailableError
 from django_jobtastic.task.progress import utc_now_iso
@@ -119,8 +121,10 @@ class SubmittingTask(PublishingTask):
         def publish_after_noting(
             args: tuple[Any, ...], kwargs: dict[str, Any], task_id: str, options: dict[str, Any]
         ) -> JobResult:
+            # A silent backend may delay the submission by the broker's deadline, not more.
+            backend = bounded(self.backend, conf.PUBLISH_TIMEOUT)
             try:
-                self.backend.store_result(task_id, {"queued_at": utc_now_iso()}, states.PENDING)
+                backend.store_result(task_id, {"queued_at": utc_now_iso()}, states.PENDING)
             except Exception as error:
                 logger.warning(
                     "Jobtastic: queue time of %s[%s] not stored: %s", self.name, task_id, error
@@ -129,7 +133,7 @@ class SubmittingTask(PublishingTask):
                 return publish(args, kwargs, task_id, options)
             except BaseException:
                 with contextlib.suppress(Exception):  # never queued: nothing has waited
-                    self.backend.forget(task_id)
+                    backend.forget(task_id)
                 raise
 
         return publish_after_noting

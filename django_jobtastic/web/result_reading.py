@@ -4,17 +4,16 @@ The status view must answer 503 while the backend is unreachable (the widget ret
 must never answer 500 because of what a task stored: a result this process cannot decode
 (another serializer, a forged exception type) reads as a failure, so polling stops.
 
-A poll must not hang on a backend that accepts connections and never answers. On Celery's
-Redis result backend, statuses are read through a client of their own whose every socket
-operation gives up after ``READ_TIMEOUT`` (Celery's ``redis_socket_timeout`` is 120 s, for
-the workers' writes too); other backends are bounded by their own clients' timeouts (the
+A poll must not hang on a backend that accepts connections and never answers: statuses are
+read through ``django_jobtastic.bounded_backends``, whose Redis client gives up every socket
+operation after ``READ_TIMEOUT`` (Celery's ``redis_socket_timeout`` is 120 s, for the
+workers' writes too); other backends are bounded by their own clients' timeouts (the
 database's for django-db). No thread per poll.
 """
 
 from __future__ import annotations
 
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,26 +25,22 @@ from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import KombuError
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from django_jobtastic.bounded_backends import bounded
+
 logger = logging.getLogger(__name__)
 
 try:  # redis-py's errors are not OSErrors
-    from celery.backends.redis import RedisBackend
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     _REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
-    _REDIS_BACKENDS: tuple[type[Any], ...] = (RedisBackend,)  # Sentinel's is one too
 except ImportError:  # pragma: no cover - redis is optional
     _REDIS_DOWN = ()
-    _REDIS_BACKENDS = ()
 
 #: Seconds each socket operation of a status read may wait on the Redis result backend (to
 #: connect, then for the answer) before the poll is answered 503: a silent server costs a
 #: poll about this long. A shorter ``redis_socket_timeout`` or connect timeout is kept.
 READ_TIMEOUT = 2.0
-_BOUNDED = ("socket_timeout", "socket_connect_timeout")
-#: Per Redis backend instance (one per thread), its bounded reader.
-_readers: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 #: Errors meaning "the result backend cannot be reached now; ask again later".
 BACKEND_DOWN: tuple[type[Exception], ...] = (
@@ -87,7 +82,7 @@ def read_task_state(task_id: str) -> TaskState:
     # Every backend's own reader, without get_task_meta's wrapper: that one re-reads Celery
     # settings twice per call (a third of a poll's cost) and would retry a backend that is
     # down, where a poll must fail fast (the widget retries, honouring Retry-After).
-    backend = _bounded_reader(backend)
+    backend = bounded(backend, READ_TIMEOUT)
     read = getattr(backend, "_get_task_meta_for", None) or backend.get_task_meta
     try:
         meta = read(task_id)
@@ -104,28 +99,3 @@ def read_task_state(task_id: str) -> TaskState:
         info=meta.get("result"),
         traceback=traceback if isinstance(traceback, str) else None,
     )
-
-
-def _bounded_reader(backend: Any) -> Any:
-    """``backend``, or for Redis its twin whose client's sockets time out after READ_TIMEOUT.
-
-    The twin shares everything but the client (built from the bounded parameters on first
-    use), so the backend's own writes in this process keep the project's timeouts.
-    """
-    if not isinstance(backend, _REDIS_BACKENDS):
-        return backend
-    reader = _readers.get(backend)
-    if reader is None:
-        reader = object.__new__(type(backend))
-        reader.__dict__.update(backend.__dict__)
-        reader.__dict__.pop("client", None)  # a cached_property: built again, bounded
-        params = dict(backend.connparams)
-        for name in _BOUNDED:
-            configured = params.get(name)
-            if not (isinstance(configured, (int, float)) and 0 < configured < READ_TIMEOUT):
-                params[name] = READ_TIMEOUT
-        if "path" in params:  # a Unix socket: redis-py has no connect timeout for those
-            params.pop("socket_connect_timeout", None)
-        reader.connparams = params
-        _readers[backend] = reader
-    return reader
