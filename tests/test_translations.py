@@ -36,7 +36,7 @@ def catalogue_entries() -> dict[str, str]:
 
 def test_every_text_is_translated_and_the_compiled_catalogue_is_current():
     entries = catalogue_entries()
-    assert len(entries) == 27
+    assert len(entries) == 28
     with translation.override("de"):
         for source, german in entries.items():
             assert german, f"not translated: {source!r}"
@@ -68,3 +68,19 @@ def test_status_texts_follow_the_request_language(client, settings):
         assert read(client, url)[1]["task"] == failed(task_id, "KeyError", GERMAN_FAILURE)
         assert read(client, url[:-1] + "x/")[1]["error"].startswith("Diesen Auftrag gibt es nicht")
     assert read(client, url)[1]["task"] == failed(task_id, "KeyError", GENERIC_FAILURE)
+
+
+def test_a_job_that_could_not_be_queued_is_told_in_the_readers_language(client):
+    from kombu.exceptions import OperationalError
+
+    from django_jobtastic.queueing_errors import not_queued
+
+    task_id = new_id()
+    store(task_id, not_queued(OperationalError("Connection refused")), states.FAILURE)
+    url = status_url_for(client, task_id)
+    german = (
+        "Der Auftrag konnte nicht in die Warteschlange gestellt werden. "
+        "Bitte versuchen Sie es erneut."
+    )
+    with translation.override("de"):
+        assert read(client, url)[1]["task"] == failed(task_id, "OperationalError", german)

@@ -18,7 +18,7 @@ from celery import states
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.translation import gettext, gettext_noop
 
-from django_jobtastic.exceptions import JobLostError, UserFacingError
+from django_jobtastic.exceptions import JobLostError, JobNotQueuedError, UserFacingError
 from django_jobtastic.liveness import epoch_of
 
 #: Shown for failures whose message is not meant for users (outside DEBUG).
@@ -124,8 +124,8 @@ def aged_remaining(remaining: Any, updated_at: Any, now: float) -> tuple[Any, bo
 
 def error_from_exception(exception: Any, *, debug: bool) -> dict[str, str]:
     """``{"type", "message"}`` for a failed task, the message fit for the user."""
-    if isinstance(exception, JobLostError):  # ours: said in the reader's language
-        return {"type": "JobLostError", "message": gettext(JobLostError.user_message)}
+    if isinstance(exception, (JobLostError, JobNotQueuedError)):  # ours: in the reader's language
+        return {"type": type(exception).__name__, "message": gettext(exception.user_message)}
     if isinstance(exception, BaseException):
         kind = type(exception).__name__
         shown = isinstance(exception, UserFacingError) or debug
