@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from django_jobtastic.models import KeptOutcome
+from django_jobtastic.web import kept_outcomes
 from django_jobtastic.web.answer_reuse import answers
 from tests.celery_app import app
 from tests.statuses import DONE_PROGRESS, expected_task, new_id, read, status_url_for, store
@@ -116,13 +117,25 @@ def test_a_job_the_backend_knows_costs_no_kept_outcome_query(state):
     assert not [query for query in queries if "keptoutcome" in query["sql"]]
 
 
-def test_an_unknown_job_asks_once_and_stays_pending():
+def test_an_unknown_job_asks_once_per_process_and_stays_pending():
     client, task_id = Client(), new_id()
     url = status_url_for(client, task_id)
     with CaptureQueriesContext(connection) as queries:
-        code, body = read(client, url)
-    assert (code, body["task"]) == (200, expected_task(task_id, "PENDING"))
+        for _ in range(3):
+            answers.clear()  # each poll reads the backend
+            code, body = read(client, url)
+            assert (code, body["task"]) == (200, expected_task(task_id, "PENDING"))
     assert len([query for query in queries if "keptoutcome" in query["sql"]]) == 1
+
+
+def test_the_ids_remembered_without_an_outcome_are_bounded(monkeypatch):
+    monkeypatch.setattr(kept_outcomes, "REMEMBERED_WITHOUT", 2)
+    monkeypatch.setattr(kept_outcomes, "_without", type(kept_outcomes._without)())
+    client = Client()
+    ids = [new_id() for _ in range(3)]
+    for task_id in ids:
+        read(client, status_url_for(client, task_id))
+    assert list(kept_outcomes._without) == ids[1:]
 
 
 def test_keeping_an_outcome_drops_those_older_than_a_status_url(settings):

@@ -4,13 +4,17 @@ With the broker and the result backend both down (one Redis for both), ``delay_o
 records its FAILURE, and ``delay_or_eager`` its value, in the submitting process only (an
 ``UnstoredResult``). ``grant`` keeps that outcome here; a poll that finds the job unknown to
 the backend (PENDING, no ``queued_at``) answers it, and stores it in the backend, so every
-later reader agrees and later polls cost no query. Rows live as long as status URLs do
-(``JOBTASTIC_TOKEN_MAX_AGE``).
+later reader agrees. Rows live as long as status URLs do (``JOBTASTIC_TOKEN_MAX_AGE``).
+
+An outcome is kept before its status URL exists (``grant`` returns the URL), so a job found
+without one never gets one: each process asks once per job, and remembers the answer.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from celery import current_app, states
@@ -22,6 +26,11 @@ from django_jobtastic.web.payloads import jsonable
 from django_jobtastic.web.result_reading import BACKEND_DOWN, TaskState
 
 logger = logging.getLogger(__name__)
+
+#: How many task ids found without a kept outcome a process remembers (the newest).
+REMEMBERED_WITHOUT = 10_000
+_without: OrderedDict[str, None] = OrderedDict()
+_without_lock = threading.Lock()
 
 
 def keep(result: UnstoredResult) -> None:
@@ -45,10 +54,11 @@ def keep(result: UnstoredResult) -> None:
 def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
     """``stored``, or the kept outcome of a job the result backend knows nothing of.
 
-    One indexed query, for PENDING without a record only (jobtastic's queued jobs have one).
-    A database that cannot be read leaves the answer PENDING: asking again will tell.
+    One indexed query, for PENDING without a record only (jobtastic's queued jobs have one),
+    once per job and process. A database that cannot be read leaves the answer PENDING:
+    asking again will tell.
     """
-    if stored.state != states.PENDING or stored.info is not None:
+    if stored.state != states.PENDING or stored.info is not None or task_id in _without:
         return stored
     from django_jobtastic.models import KeptOutcome
 
@@ -58,6 +68,7 @@ def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
         logger.warning("Jobtastic: kept outcomes cannot be read (%s): %s", task_id, error)
         return stored
     if row is None:
+        _remember_without(task_id)
         return stored
     state, kept = row
     backend = current_app.backend
@@ -69,3 +80,10 @@ def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
     else:
         KeptOutcome.objects.filter(task_id=task_id).delete()
     return TaskState(state=state, info=value, traceback=None)
+
+
+def _remember_without(task_id: str) -> None:
+    with _without_lock:
+        _without[task_id] = None
+        if len(_without) > REMEMBERED_WITHOUT:
+            _without.popitem(last=False)
