@@ -260,3 +260,21 @@ def test_a_run_whose_last_write_was_stored_does_not_wait():
     tracker.write(5, 10, None)
     assert not tracker.reported_lost(patience=60)
     assert verdicts.asked == 0
+
+
+def test_asking_a_backend_that_never_answers_for_the_verdict_gives_up_in_a_heartbeat(
+    monkeypatch, silent_port, settings
+):
+    """None (cannot tell), after about JOBTASTIC_HEARTBEAT_INTERVAL, not Redis's 120 s."""
+    from celery.backends.redis import RedisBackend
+
+    from django_jobtastic.task.registration import registered_instance
+
+    settings.JOBTASTIC_HEARTBEAT_INTERVAL = 1
+    task = registered_instance(CountingJob)
+    monkeypatch.setattr(
+        task, "_backend", RedisBackend(app=app, url=f"redis://127.0.0.1:{silent_port}/0")
+    )
+    started = time.monotonic()
+    assert task._declared_lost(new_id()) is None
+    assert time.monotonic() - started < 30  # bounded by 1 s a socket operation: generous

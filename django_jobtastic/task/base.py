@@ -13,6 +13,7 @@ from celery.signals import task_prerun
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
+from django_jobtastic.bounded_backends import bounded
 from django_jobtastic.conf import conf
 from django_jobtastic.liveness import is_lost_verdict, record_lost
 from django_jobtastic.task import keys, progress
@@ -182,9 +183,13 @@ class JobtasticTask(SubmittingTask):
         return declared_lost
 
     def _declared_lost(self, task_id: str) -> bool | None:
-        """Whether the result backend holds the lost verdict for this task id (None: down)."""
+        """Whether the result backend holds the lost verdict for this task id (None: down).
+
+        A backend that does not answer holds the run up for a heartbeat interval, not for
+        its socket timeout (Redis: 120 s by default).
+        """
         try:
-            meta = self.backend.get_task_meta(task_id)
+            meta = bounded(self.backend, conf.HEARTBEAT_INTERVAL).get_task_meta(task_id)
         except Exception:  # the backend is down: it cannot tell now
             return None
         return is_lost_verdict(meta.get("status"), meta.get("result"))
