@@ -4,11 +4,14 @@
 // the poll interval, the page's language and the translated texts. Text is only ever
 // written with textContent, so nothing a job reports can become markup.
 
+import { sharedPoller } from "./shared_poller.js";
+import { GIVE_UP_AFTER_SECONDS, retryDelay } from "./timing.js";
+
+export { MAX_BATCH_TOKENS } from "./shared_poller.js";
+export { GIVE_UP_AFTER_SECONDS, MAX_BACKOFF_SECONDS, retryDelay } from "./timing.js";
+
 export const SELECTOR = ".jobtastic[data-jobtastic-url]";
 export const TERMINAL_STATES = new Set(["SUCCESS", "FAILURE", "REVOKED"]);
-export const MAX_BACKOFF_SECONDS = 30;
-/** Seconds of failed polls in a row after which the widget gives up (a dead server). */
-export const GIVE_UP_AFTER_SECONDS = 900;
 
 /** English texts, used where the markup does not bring translated ones. */
 export const DEFAULT_MESSAGES = {
@@ -23,6 +26,8 @@ export const DEFAULT_MESSAGES = {
   resultLink: "Open the result",
   failure: "Something went wrong while running this job.",
   cancelled: "The job was cancelled.",
+  cancel: "Cancel",
+  cancelFailed: "The job could not be cancelled. Please try again.",
   reconnecting: "Lost contact with the server. Reconnecting…",
   unavailable: "The progress of this job cannot be shown.",
 };
@@ -116,17 +121,6 @@ export function resultLink(result, baseURI) {
   }
 }
 
-/** Seconds before retry `attempt` (1, 2, ...): the server's Retry-After, else backoff. */
-export function retryDelay(attempt, retryAfter, baseSeconds) {
-  if (retryAfter) {
-    const seconds = Number(retryAfter);
-    if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-    const date = Date.parse(retryAfter);
-    if (!Number.isNaN(date)) return Math.max(0, (date - Date.now()) / 1000);
-  }
-  return Math.min(MAX_BACKOFF_SECONDS, Math.max(baseSeconds, 1) * 2 ** (attempt - 1));
-}
-
 function readMessages(element) {
   try {
     const parsed = JSON.parse(element.dataset.jobtasticMessages || "{}");
@@ -136,13 +130,19 @@ function readMessages(element) {
   }
 }
 
-/** Follows one widget's job until it ends, is stopped, or its element leaves the page. */
+/**
+ * Follows one widget's job until it ends, is stopped, or its element leaves the page: with
+ * the page's other widgets through the batch endpoint when the markup names it (and the
+ * widget's token), else by polling its own status URL.
+ */
 class Watcher {
   constructor(element, options) {
     this.element = element;
     this.document = element.ownerDocument;
     this.window = this.document.defaultView;
     this.url = options.url || element.dataset.jobtasticUrl;
+    this.token = element.dataset.jobtasticToken || null;
+    const batchUrl = element.dataset.jobtasticBatchUrl;
     this.fixedInterval = Number(options.pollInterval) || null; // an explicit option wins
     this.pollInterval = this.fixedInterval
       || Number(element.dataset.jobtasticPollInterval) || 1;
@@ -157,6 +157,9 @@ class Watcher {
     this.status = element.querySelector(".jobtastic-status");
     this.taskMessage = element.querySelector(".jobtastic-task-message");
     this.result = element.querySelector(".jobtastic-result");
+    this.cancelUrl = element.dataset.jobtasticCancelUrl || null;
+    this.cancelButton = element.querySelector(".jobtastic-cancel");
+    this.cancelling = false;
     this.failures = 0;
     this.failingSince = null;
     this.timer = null;
@@ -169,13 +172,35 @@ class Watcher {
         this.poll();
       }
     };
-    this.document.addEventListener("visibilitychange", this.onVisibility);
+    // An explicit URL option means "this URL": only markup names the batch endpoint.
+    this.poller = !options.url && this.token && batchUrl
+      ? sharedPoller(this.window, batchUrl, {
+        fetch: options.fetch,
+        pollInterval: this.fixedInterval,
+        defaultInterval: this.pollInterval,
+        giveUpAfter: this.giveUpAfter,
+        timeout: options.timeout,
+      })
+      : null;
+    if (!this.poller) this.document.addEventListener("visibilitychange", this.onVisibility);
+    this.onCancel = () => this.cancel();
+    if (this.cancelUrl && this.cancelButton) {
+      this.cancelButton.addEventListener("click", this.onCancel);
+      this.cancelButton.hidden = false;
+    }
+  }
+
+  start() {
+    if (this.poller) this.poller.join(this);
+    else this.poll();
   }
 
   stop() {
     this.stopped = true;
     this.window.clearTimeout(this.timer);
     this.document.removeEventListener("visibilitychange", this.onVisibility);
+    if (this.poller) this.poller.leave(this);
+    if (this.cancelButton) this.cancelButton.removeEventListener("click", this.onCancel);
     if (running.get(this.element) === this) running.delete(this.element);
   }
 
@@ -215,12 +240,8 @@ class Watcher {
     if (response && response.ok && body && body.task) {
       this.failures = 0;
       this.failingSince = null;
-      this.render(body.task, response.headers ? response.headers.get("Date") : null);
-      if (!TERMINAL_STATES.has(body.task.status)) {
-        this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
-      } else {
-        this.stop();
-      }
+      this.receive(body.task, response.headers ? response.headers.get("Date") : null);
+      this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
     } else if (!response || response.status >= 500 || response.status === 429) {
       this.retryLater(response);
     } else {
@@ -230,6 +251,20 @@ class Watcher {
     }
   }
 
+  /** A status answer: shown, and the end of following once the job is over. */
+  receive(task, answeredAt) {
+    if (this.stopped) return;
+    this.render(task, answeredAt);
+    if (TERMINAL_STATES.has(task.status)) this.stop();
+  }
+
+  /** Asking failed for a while (the server or the network): say so, keep the last figures. */
+  reconnecting() {
+    if (this.stopped) return;
+    this.element.dataset.jobtasticConnection = "reconnecting";
+    this.setText(this.status, this.messages.reconnecting);
+  }
+
   retryLater(response) {
     this.failures += 1;
     this.failingSince ??= Date.now();
@@ -237,14 +272,15 @@ class Watcher {
       this.giveUp(response ? response.status : 0, this.messages.unavailable);
       return;
     }
-    this.element.dataset.jobtasticConnection = "reconnecting";
-    this.setText(this.status, this.messages.reconnecting);
+    this.reconnecting();
     const retryAfter = response && response.headers ? response.headers.get("Retry-After") : null;
     this.schedule(retryDelay(this.failures, retryAfter, this.pollInterval));
   }
 
   giveUp(status, message) {
+    if (this.stopped) return;
     this.stop();
+    this.hideCancel();
     this.setState("ERROR");
     this.setText(this.status, this.messages.unavailable);
     this.emit("jobtastic:error", { status, message });
@@ -253,7 +289,10 @@ class Watcher {
   render(task, answeredAt = null) {
     delete this.element.dataset.jobtasticConnection;
     this.setState(task.status);
-    if (TERMINAL_STATES.has(task.status)) this.setText(this.taskMessage, ""); // it was about the run
+    if (TERMINAL_STATES.has(task.status)) {
+      this.setText(this.taskMessage, ""); // it was about the run
+      this.hideCancel();
+    }
     if (task.status === "SUCCESS") {
       this.setBar(100);
       this.setText(this.status, this.messages.success);
@@ -304,6 +343,58 @@ class Watcher {
     this.result.hidden = false;
   }
 
+  /**
+   * Ask the server to cancel the job (the Cancel button). Accepted (202): the widget says
+   * the job was cancelled and stops following it; for a job shared with other owners the
+   * job runs on for them, while this owner has let it go. 409 (ended, or not cancellable):
+   * the button goes and following goes on. Anything else: the button comes back.
+   */
+  async cancel() {
+    if (this.cancelling || this.stopped || !this.cancelUrl) return;
+    this.cancelling = true;
+    if (this.cancelButton) {
+      this.cancelButton.disabled = true;
+      this.cancelButton.setAttribute("aria-busy", "true");
+    }
+    let response = null;
+    let body = null;
+    try {
+      response = await this.fetch(this.cancelUrl, {
+        method: "POST",
+        headers: {
+          Accept: "application/json",
+          "X-CSRFToken": this.element.dataset.jobtasticCsrfToken || "",
+        },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+      body = await response.json().catch(() => null);
+    } catch {
+      response = null;
+    } finally {
+      this.cancelling = false;
+      if (this.cancelButton) this.cancelButton.removeAttribute("aria-busy");
+    }
+    if (response && response.status === 202) {
+      this.stop();
+      this.hideCancel();
+      this.setState("REVOKED");
+      this.setText(this.taskMessage, "");
+      this.setText(this.status, this.messages.cancelled);
+      this.emit("jobtastic:cancelled", body && body.task);
+    } else if (response && response.status === 409) {
+      this.hideCancel();
+      if (body && typeof body.error === "string") this.setText(this.taskMessage, body.error);
+    } else {
+      if (this.cancelButton) this.cancelButton.disabled = false;
+      this.setText(this.taskMessage, (body && body.error) || this.messages.cancelFailed);
+    }
+  }
+
+  hideCancel() {
+    if (this.cancelButton) this.cancelButton.hidden = true;
+  }
+
   emit(name, detail) {
     const CustomEvent = this.window.CustomEvent;
     this.element.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
@@ -319,7 +410,7 @@ export function watch(element, options = {}) {
   if (existing) return existing;
   const watcher = new Watcher(element, options);
   running.set(element, watcher);
-  watcher.poll();
+  watcher.start();
   return watcher;
 }
 

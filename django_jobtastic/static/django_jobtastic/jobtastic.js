@@ -1,10 +1,194 @@
 /* django-jobtastic progress widget. Built from static_src/ by `npm run build`; do not edit. */
 (() => {
+  // static_src/timing.js
+  var MAX_BACKOFF_SECONDS = 30;
+  var GIVE_UP_AFTER_SECONDS = 900;
+  function retryDelay(attempt, retryAfter, baseSeconds) {
+    if (retryAfter) {
+      const seconds = Number(retryAfter);
+      if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+      const date = Date.parse(retryAfter);
+      if (!Number.isNaN(date)) return Math.max(0, (date - Date.now()) / 1e3);
+    }
+    return Math.min(MAX_BACKOFF_SECONDS, Math.max(baseSeconds, 1) * 2 ** (attempt - 1));
+  }
+
+  // static_src/shared_poller.js
+  var MAX_BATCH_TOKENS = 50;
+  var pollers = /* @__PURE__ */ new WeakMap();
+  function sharedPoller(window2, url, options) {
+    const fetch = options.fetch || window2.fetch.bind(window2);
+    const owner = options.fetch || window2;
+    let byUrl = pollers.get(owner);
+    if (!byUrl) {
+      byUrl = /* @__PURE__ */ new Map();
+      pollers.set(owner, byUrl);
+    }
+    let poller = byUrl.get(url);
+    if (!poller || poller.window !== window2) {
+      poller = new SharedPoller(window2, url, fetch, options);
+      byUrl.set(url, poller);
+    }
+    return poller;
+  }
+  var SharedPoller = class {
+    constructor(window2, url, fetch, options) {
+      this.window = window2;
+      this.document = window2.document;
+      this.url = url;
+      this.fetch = fetch;
+      this.fixedInterval = Number(options.pollInterval) || null;
+      this.interval = this.fixedInterval || Number(options.defaultInterval) || 1;
+      this.giveUpAfter = options.giveUpAfter ?? GIVE_UP_AFTER_SECONDS;
+      this.timeout = options.timeout ?? Math.max(10, 3 * this.interval);
+      this.members = /* @__PURE__ */ new Map();
+      this.timer = null;
+      this.inFlight = false;
+      this.again = false;
+      this.paused = false;
+      this.failures = 0;
+      this.failingSince = null;
+      this.onVisibility = () => {
+        if (!this.document.hidden && this.paused) {
+          this.paused = false;
+          this.poll();
+        }
+      };
+    }
+    /** Follow `watcher`'s token from now on: asked for in the next request, made soon. */
+    join(watcher) {
+      if (this.members.size === 0) {
+        this.document.addEventListener("visibilitychange", this.onVisibility);
+      }
+      let watchers = this.members.get(watcher.token);
+      if (!watchers) {
+        watchers = /* @__PURE__ */ new Set();
+        this.members.set(watcher.token, watchers);
+      }
+      watchers.add(watcher);
+      if (this.inFlight) this.again = true;
+      else this.schedule(0);
+    }
+    leave(watcher) {
+      const watchers = this.members.get(watcher.token);
+      if (!watchers) return;
+      watchers.delete(watcher);
+      if (watchers.size === 0) this.members.delete(watcher.token);
+      if (this.members.size === 0) {
+        this.window.clearTimeout(this.timer);
+        this.document.removeEventListener("visibilitychange", this.onVisibility);
+      }
+    }
+    schedule(seconds) {
+      this.window.clearTimeout(this.timer);
+      if (this.members.size === 0) return;
+      this.timer = this.window.setTimeout(() => this.poll(), seconds * 1e3);
+    }
+    watchers() {
+      return [...this.members.values()].flatMap((watchers) => [...watchers]);
+    }
+    async poll() {
+      if (this.inFlight) {
+        this.again = true;
+        return;
+      }
+      for (const watcher of this.watchers()) {
+        if (!watcher.element.isConnected) watcher.stop();
+      }
+      if (this.members.size === 0) return;
+      if (this.document.hidden) {
+        this.paused = true;
+        return;
+      }
+      this.inFlight = true;
+      this.again = false;
+      const tokens = [...this.members.keys()];
+      const chunks = [];
+      for (let start = 0; start < tokens.length; start += MAX_BATCH_TOKENS) {
+        chunks.push(tokens.slice(start, start + MAX_BATCH_TOKENS));
+      }
+      let answers;
+      try {
+        answers = await Promise.all(chunks.map((chunk) => this.ask(chunk)));
+      } finally {
+        this.inFlight = false;
+      }
+      let retry = null;
+      answers.forEach((answer, index) => {
+        const retryAfter = this.deliver(chunks[index], answer);
+        if (retryAfter !== void 0) retry = { retryAfter };
+      });
+      if (retry) {
+        this.failures += 1;
+        this.failingSince ?? (this.failingSince = Date.now());
+        if (Date.now() - this.failingSince > this.giveUpAfter * 1e3) {
+          for (const watcher of this.watchers()) watcher.giveUp(0, watcher.messages.unavailable);
+          return;
+        }
+        this.schedule(this.again ? 0 : retryDelay(this.failures, retry.retryAfter, this.interval));
+        return;
+      }
+      this.failures = 0;
+      this.failingSince = null;
+      this.schedule(this.again ? 0 : this.interval);
+    }
+    /** One request for `tokens`: `{response, body}`, `response` null when the network failed. */
+    async ask(tokens) {
+      const url = new this.window.URL(this.url, this.document.baseURI);
+      for (const token of tokens) url.searchParams.append("t", token);
+      const abort = new this.window.AbortController();
+      const deadline = this.window.setTimeout(() => abort.abort(), this.timeout * 1e3);
+      try {
+        const response = await this.fetch(url.href, {
+          headers: { Accept: "application/json" },
+          credentials: "same-origin",
+          cache: "no-store",
+          signal: abort.signal
+        });
+        const body = await response.json().catch(() => null);
+        return { response, body };
+      } catch {
+        return { response: null, body: null };
+      } finally {
+        this.window.clearTimeout(deadline);
+      }
+    }
+    /**
+     * Hand each token's answer to its widgets. Returns the Retry-After (or null) when these
+     * tokens must be asked for again later (5xx, 429, the network), else undefined.
+     */
+    deliver(tokens, { response, body }) {
+      const followers = (token) => [...this.members.get(token) || []];
+      if (response && response.ok && body && body.tasks && typeof body.tasks === "object") {
+        if (!this.fixedInterval && Number(body.poll_interval) > 0) {
+          this.interval = Number(body.poll_interval);
+        }
+        const answeredAt = response.headers ? response.headers.get("Date") : null;
+        for (const token of tokens) {
+          const answer = body.tasks[token];
+          for (const watcher of followers(token)) {
+            if (answer && answer.status) watcher.receive(answer, answeredAt);
+            else watcher.giveUp(404, answer && answer.error || watcher.messages.unavailable);
+          }
+        }
+        return void 0;
+      }
+      if (!response || response.status >= 500 || response.status === 429) {
+        for (const token of tokens) for (const watcher of followers(token)) watcher.reconnecting();
+        return response && response.headers ? response.headers.get("Retry-After") : null;
+      }
+      for (const token of tokens) {
+        for (const watcher of followers(token)) {
+          watcher.giveUp(response.status, body && body.error || watcher.messages.unavailable);
+        }
+      }
+      return void 0;
+    }
+  };
+
   // static_src/widget.js
   var SELECTOR = ".jobtastic[data-jobtastic-url]";
   var TERMINAL_STATES = /* @__PURE__ */ new Set(["SUCCESS", "FAILURE", "REVOKED"]);
-  var MAX_BACKOFF_SECONDS = 30;
-  var GIVE_UP_AFTER_SECONDS = 900;
   var DEFAULT_MESSAGES = {
     pending: "Waiting for your task to begin\u2026",
     waited: "Waiting for your task to begin\u2026 (in the queue for {waited})",
@@ -17,6 +201,8 @@
     resultLink: "Open the result",
     failure: "Something went wrong while running this job.",
     cancelled: "The job was cancelled.",
+    cancel: "Cancel",
+    cancelFailed: "The job could not be cancelled. Please try again.",
     reconnecting: "Lost contact with the server. Reconnecting\u2026",
     unavailable: "The progress of this job cannot be shown."
   };
@@ -88,15 +274,6 @@
       return null;
     }
   }
-  function retryDelay(attempt, retryAfter, baseSeconds) {
-    if (retryAfter) {
-      const seconds = Number(retryAfter);
-      if (Number.isFinite(seconds) && seconds >= 0) return seconds;
-      const date = Date.parse(retryAfter);
-      if (!Number.isNaN(date)) return Math.max(0, (date - Date.now()) / 1e3);
-    }
-    return Math.min(MAX_BACKOFF_SECONDS, Math.max(baseSeconds, 1) * 2 ** (attempt - 1));
-  }
   function readMessages(element) {
     try {
       const parsed = JSON.parse(element.dataset.jobtasticMessages || "{}");
@@ -111,6 +288,8 @@
       this.document = element.ownerDocument;
       this.window = this.document.defaultView;
       this.url = options.url || element.dataset.jobtasticUrl;
+      this.token = element.dataset.jobtasticToken || null;
+      const batchUrl = element.dataset.jobtasticBatchUrl;
       this.fixedInterval = Number(options.pollInterval) || null;
       this.pollInterval = this.fixedInterval || Number(element.dataset.jobtasticPollInterval) || 1;
       this.language = options.language || element.dataset.jobtasticLanguage || "en";
@@ -123,6 +302,9 @@
       this.status = element.querySelector(".jobtastic-status");
       this.taskMessage = element.querySelector(".jobtastic-task-message");
       this.result = element.querySelector(".jobtastic-result");
+      this.cancelUrl = element.dataset.jobtasticCancelUrl || null;
+      this.cancelButton = element.querySelector(".jobtastic-cancel");
+      this.cancelling = false;
       this.failures = 0;
       this.failingSince = null;
       this.timer = null;
@@ -135,12 +317,30 @@
           this.poll();
         }
       };
-      this.document.addEventListener("visibilitychange", this.onVisibility);
+      this.poller = !options.url && this.token && batchUrl ? sharedPoller(this.window, batchUrl, {
+        fetch: options.fetch,
+        pollInterval: this.fixedInterval,
+        defaultInterval: this.pollInterval,
+        giveUpAfter: this.giveUpAfter,
+        timeout: options.timeout
+      }) : null;
+      if (!this.poller) this.document.addEventListener("visibilitychange", this.onVisibility);
+      this.onCancel = () => this.cancel();
+      if (this.cancelUrl && this.cancelButton) {
+        this.cancelButton.addEventListener("click", this.onCancel);
+        this.cancelButton.hidden = false;
+      }
+    }
+    start() {
+      if (this.poller) this.poller.join(this);
+      else this.poll();
     }
     stop() {
       this.stopped = true;
       this.window.clearTimeout(this.timer);
       this.document.removeEventListener("visibilitychange", this.onVisibility);
+      if (this.poller) this.poller.leave(this);
+      if (this.cancelButton) this.cancelButton.removeEventListener("click", this.onCancel);
       if (running.get(this.element) === this) running.delete(this.element);
     }
     schedule(seconds) {
@@ -178,17 +378,25 @@
       if (response && response.ok && body && body.task) {
         this.failures = 0;
         this.failingSince = null;
-        this.render(body.task, response.headers ? response.headers.get("Date") : null);
-        if (!TERMINAL_STATES.has(body.task.status)) {
-          this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
-        } else {
-          this.stop();
-        }
+        this.receive(body.task, response.headers ? response.headers.get("Date") : null);
+        this.schedule(this.fixedInterval || Number(body.poll_interval) || this.pollInterval);
       } else if (!response || response.status >= 500 || response.status === 429) {
         this.retryLater(response);
       } else {
         this.giveUp(response.status, body && body.error || this.messages.unavailable);
       }
+    }
+    /** A status answer: shown, and the end of following once the job is over. */
+    receive(task, answeredAt) {
+      if (this.stopped) return;
+      this.render(task, answeredAt);
+      if (TERMINAL_STATES.has(task.status)) this.stop();
+    }
+    /** Asking failed for a while (the server or the network): say so, keep the last figures. */
+    reconnecting() {
+      if (this.stopped) return;
+      this.element.dataset.jobtasticConnection = "reconnecting";
+      this.setText(this.status, this.messages.reconnecting);
     }
     retryLater(response) {
       this.failures += 1;
@@ -197,13 +405,14 @@
         this.giveUp(response ? response.status : 0, this.messages.unavailable);
         return;
       }
-      this.element.dataset.jobtasticConnection = "reconnecting";
-      this.setText(this.status, this.messages.reconnecting);
+      this.reconnecting();
       const retryAfter = response && response.headers ? response.headers.get("Retry-After") : null;
       this.schedule(retryDelay(this.failures, retryAfter, this.pollInterval));
     }
     giveUp(status, message) {
+      if (this.stopped) return;
       this.stop();
+      this.hideCancel();
       this.setState("ERROR");
       this.setText(this.status, this.messages.unavailable);
       this.emit("jobtastic:error", { status, message });
@@ -211,7 +420,10 @@
     render(task, answeredAt = null) {
       delete this.element.dataset.jobtasticConnection;
       this.setState(task.status);
-      if (TERMINAL_STATES.has(task.status)) this.setText(this.taskMessage, "");
+      if (TERMINAL_STATES.has(task.status)) {
+        this.setText(this.taskMessage, "");
+        this.hideCancel();
+      }
       if (task.status === "SUCCESS") {
         this.setBar(100);
         this.setText(this.status, this.messages.success);
@@ -256,6 +468,56 @@
       this.result.replaceChildren(link);
       this.result.hidden = false;
     }
+    /**
+     * Ask the server to cancel the job (the Cancel button). Accepted (202): the widget says
+     * the job was cancelled and stops following it; for a job shared with other owners the
+     * job runs on for them, while this owner has let it go. 409 (ended, or not cancellable):
+     * the button goes and following goes on. Anything else: the button comes back.
+     */
+    async cancel() {
+      if (this.cancelling || this.stopped || !this.cancelUrl) return;
+      this.cancelling = true;
+      if (this.cancelButton) {
+        this.cancelButton.disabled = true;
+        this.cancelButton.setAttribute("aria-busy", "true");
+      }
+      let response = null;
+      let body = null;
+      try {
+        response = await this.fetch(this.cancelUrl, {
+          method: "POST",
+          headers: {
+            Accept: "application/json",
+            "X-CSRFToken": this.element.dataset.jobtasticCsrfToken || ""
+          },
+          credentials: "same-origin",
+          cache: "no-store"
+        });
+        body = await response.json().catch(() => null);
+      } catch {
+        response = null;
+      } finally {
+        this.cancelling = false;
+        if (this.cancelButton) this.cancelButton.removeAttribute("aria-busy");
+      }
+      if (response && response.status === 202) {
+        this.stop();
+        this.hideCancel();
+        this.setState("REVOKED");
+        this.setText(this.taskMessage, "");
+        this.setText(this.status, this.messages.cancelled);
+        this.emit("jobtastic:cancelled", body && body.task);
+      } else if (response && response.status === 409) {
+        this.hideCancel();
+        if (body && typeof body.error === "string") this.setText(this.taskMessage, body.error);
+      } else {
+        if (this.cancelButton) this.cancelButton.disabled = false;
+        this.setText(this.taskMessage, body && body.error || this.messages.cancelFailed);
+      }
+    }
+    hideCancel() {
+      if (this.cancelButton) this.cancelButton.hidden = true;
+    }
     emit(name, detail) {
       const CustomEvent = this.window.CustomEvent;
       this.element.dispatchEvent(new CustomEvent(name, { detail, bubbles: true }));
@@ -266,7 +528,7 @@
     if (existing) return existing;
     const watcher = new Watcher(element, options);
     running.set(element, watcher);
-    watcher.poll();
+    watcher.start();
     return watcher;
   }
   function startAll(root) {

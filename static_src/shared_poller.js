@@ -1,0 +1,195 @@
+// One request per poll interval for every widget of a page: the batch status endpoint.
+//
+// Widgets whose markup names the batch URL (and their token) join the page's poller instead
+// of polling their own status URL: ten bars make one request a second, not ten. The poller
+// asks for at most MAX_BATCH_TOKENS tokens per request, hands each widget its task (or its
+// token's error), and backs off for all of them when the server or the network fails.
+
+import { GIVE_UP_AFTER_SECONDS, retryDelay } from "./timing.js";
+
+/** The most tokens the server takes in one batch request. */
+export const MAX_BATCH_TOKENS = 50;
+
+/** Per fetch function (the page's, or a test's), its pollers by batch URL. */
+const pollers = new WeakMap();
+
+/** The poller of `url` on this page, made on first use. */
+export function sharedPoller(window, url, options) {
+  const fetch = options.fetch || window.fetch.bind(window);
+  const owner = options.fetch || window;
+  let byUrl = pollers.get(owner);
+  if (!byUrl) {
+    byUrl = new Map();
+    pollers.set(owner, byUrl);
+  }
+  let poller = byUrl.get(url);
+  if (!poller || poller.window !== window) {
+    poller = new SharedPoller(window, url, fetch, options);
+    byUrl.set(url, poller);
+  }
+  return poller;
+}
+
+export class SharedPoller {
+  constructor(window, url, fetch, options) {
+    this.window = window;
+    this.document = window.document;
+    this.url = url;
+    this.fetch = fetch;
+    this.fixedInterval = Number(options.pollInterval) || null;
+    this.interval = this.fixedInterval || Number(options.defaultInterval) || 1;
+    this.giveUpAfter = options.giveUpAfter ?? GIVE_UP_AFTER_SECONDS;
+    this.timeout = options.timeout ?? Math.max(10, 3 * this.interval);
+    this.members = new Map(); // token -> Set of watchers
+    this.timer = null;
+    this.inFlight = false;
+    this.again = false; // a widget joined during a request: ask again at once after it
+    this.paused = false;
+    this.failures = 0;
+    this.failingSince = null;
+    this.onVisibility = () => {
+      if (!this.document.hidden && this.paused) {
+        this.paused = false;
+        this.poll();
+      }
+    };
+  }
+
+  /** Follow `watcher`'s token from now on: asked for in the next request, made soon. */
+  join(watcher) {
+    if (this.members.size === 0) {
+      this.document.addEventListener("visibilitychange", this.onVisibility);
+    }
+    let watchers = this.members.get(watcher.token);
+    if (!watchers) {
+      watchers = new Set();
+      this.members.set(watcher.token, watchers);
+    }
+    watchers.add(watcher);
+    // Every widget started in this task (a page's load, an htmx swap) shares one request.
+    if (this.inFlight) this.again = true;
+    else this.schedule(0);
+  }
+
+  leave(watcher) {
+    const watchers = this.members.get(watcher.token);
+    if (!watchers) return;
+    watchers.delete(watcher);
+    if (watchers.size === 0) this.members.delete(watcher.token);
+    if (this.members.size === 0) {
+      this.window.clearTimeout(this.timer);
+      this.document.removeEventListener("visibilitychange", this.onVisibility);
+    }
+  }
+
+  schedule(seconds) {
+    this.window.clearTimeout(this.timer);
+    if (this.members.size === 0) return;
+    this.timer = this.window.setTimeout(() => this.poll(), seconds * 1000);
+  }
+
+  watchers() {
+    return [...this.members.values()].flatMap((watchers) => [...watchers]);
+  }
+
+  async poll() {
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    for (const watcher of this.watchers()) {
+      if (!watcher.element.isConnected) watcher.stop(); // leaves the poller
+    }
+    if (this.members.size === 0) return;
+    if (this.document.hidden) {
+      this.paused = true; // resumed by visibilitychange
+      return;
+    }
+    this.inFlight = true;
+    this.again = false;
+    const tokens = [...this.members.keys()];
+    const chunks = [];
+    for (let start = 0; start < tokens.length; start += MAX_BATCH_TOKENS) {
+      chunks.push(tokens.slice(start, start + MAX_BATCH_TOKENS));
+    }
+    let answers;
+    try {
+      answers = await Promise.all(chunks.map((chunk) => this.ask(chunk)));
+    } finally {
+      this.inFlight = false;
+    }
+    let retry = null;
+    answers.forEach((answer, index) => {
+      const retryAfter = this.deliver(chunks[index], answer);
+      if (retryAfter !== undefined) retry = { retryAfter };
+    });
+    if (retry) {
+      this.failures += 1;
+      this.failingSince ??= Date.now();
+      if (Date.now() - this.failingSince > this.giveUpAfter * 1000) {
+        for (const watcher of this.watchers()) watcher.giveUp(0, watcher.messages.unavailable);
+        return;
+      }
+      this.schedule(this.again ? 0 : retryDelay(this.failures, retry.retryAfter, this.interval));
+      return;
+    }
+    this.failures = 0;
+    this.failingSince = null;
+    this.schedule(this.again ? 0 : this.interval);
+  }
+
+  /** One request for `tokens`: `{response, body}`, `response` null when the network failed. */
+  async ask(tokens) {
+    const url = new this.window.URL(this.url, this.document.baseURI);
+    for (const token of tokens) url.searchParams.append("t", token);
+    const abort = new this.window.AbortController();
+    const deadline = this.window.setTimeout(() => abort.abort(), this.timeout * 1000);
+    try {
+      const response = await this.fetch(url.href, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+        signal: abort.signal,
+      });
+      const body = await response.json().catch(() => null);
+      return { response, body };
+    } catch {
+      return { response: null, body: null }; // the network failed or the deadline passed
+    } finally {
+      this.window.clearTimeout(deadline);
+    }
+  }
+
+  /**
+   * Hand each token's answer to its widgets. Returns the Retry-After (or null) when these
+   * tokens must be asked for again later (5xx, 429, the network), else undefined.
+   */
+  deliver(tokens, { response, body }) {
+    const followers = (token) => [...(this.members.get(token) || [])];
+    if (response && response.ok && body && body.tasks && typeof body.tasks === "object") {
+      if (!this.fixedInterval && Number(body.poll_interval) > 0) {
+        this.interval = Number(body.poll_interval);
+      }
+      const answeredAt = response.headers ? response.headers.get("Date") : null;
+      for (const token of tokens) {
+        const answer = body.tasks[token];
+        for (const watcher of followers(token)) {
+          if (answer && answer.status) watcher.receive(answer, answeredAt);
+          else watcher.giveUp(404, (answer && answer.error) || watcher.messages.unavailable);
+        }
+      }
+      return undefined;
+    }
+    if (!response || response.status >= 500 || response.status === 429) {
+      for (const token of tokens) for (const watcher of followers(token)) watcher.reconnecting();
+      return response && response.headers ? response.headers.get("Retry-After") : null;
+    }
+    // Another 4xx, or a 2xx that is no batch answer (a login page): asking again won't help.
+    for (const token of tokens) {
+      for (const watcher of followers(token)) {
+        watcher.giveUp(response.status, (body && body.error) || watcher.messages.unavailable);
+      }
+    }
+    return undefined;
+  }
+}
