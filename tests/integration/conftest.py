@@ -18,6 +18,16 @@ from tests.integration.harness import (
     stop,
     wait_for_worker,
 )
+from tests.soak.services import services_lock
+
+
+@pytest.fixture(scope="session", autouse=True)
+def services_to_ourselves() -> Iterator[None]:
+    """The machine's services lock, for the whole run: two runs at once would share the probe
+    database (flushed as a run starts), the result databases and the queue names, and the
+    soak restarts RabbitMQ. A run started under ``flock`` on the lock file keeps its caller's."""
+    with services_lock():
+        yield
 
 
 @pytest.fixture(scope="session")
