@@ -33,3 +33,12 @@ class JobLostError(UserFacingError):
     """
 
     user_message = "The job stopped unexpectedly. Please try again."
+
+
+class JobCancelledError(Exception):
+    """Raised by ``update_progress`` in a cancellable job that its owners cancelled.
+
+    User code need not catch it: the run ends, REVOKED is stored ("The job was cancelled."),
+    and nothing is recorded as a failure. A job that catches it anyway is still ended as
+    cancelled once ``calculate_result`` returns, and its result is dropped.
+    """

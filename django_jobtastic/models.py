@@ -28,6 +28,9 @@ class Grant(models.Model):
     task_id = models.CharField(_("task id"), max_length=255)
     task_name = models.CharField(_("task name"), max_length=255, blank=True, default="")
     granted_at = models.DateTimeField(_("granted at"), db_index=True)
+    #: When this owner cancelled the job: it stops following it, and the job is cancelled
+    #: once every fresh grant of it is.
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("job grant")

@@ -1,10 +1,10 @@
-"""``path("jobtastic/", include("django_jobtastic.urls"))``: the status routes, "my jobs"."""
+"""``path("jobtastic/", include("django_jobtastic.urls"))``: status, cancel, "my jobs"."""
 
 from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from django_jobtastic.web import views
+from django_jobtastic.web import cancel, views
 
 
 class AnyText:
@@ -28,6 +28,8 @@ register_converter(AnyText, "jobtastic_any")
 app_name = "jobtastic"
 
 urlpatterns = [
+    # Before the status route, whose token would otherwise take in "…/cancel".
+    path("status/<jobtastic_any:token>/cancel/", cancel.cancel, name="cancel"),
     path("status/<jobtastic_any:token>/", views.status_by_token, name="status"),
     path("<jobtastic_any:task_id>/status/", views.status_by_raw_id, name="task_status"),
     path("jobs/", views.jobs, name="jobs"),

@@ -39,6 +39,22 @@ class CachedJob(CountingJob):
     cache_duration = 0
 
 
+class CancellableJob(CountingJob):
+    """A CountingJob its owners may cancel; notes each step it reaches (``step:N``)."""
+
+    cancellable = True
+
+    def calculate_result(self, marker: str, steps: int = 4, hold: bool = False) -> dict[str, Any]:
+        probe.record_run(marker)
+        for done in range(1, steps + 1):
+            self.update_progress(done, steps, message=f"step {done}")
+            probe.note(marker, f"step:{done}")
+            if hold and done == 1:
+                probe.wait_for_release(marker)
+        probe.note(marker, "finished")
+        return {"marker": marker, "steps": steps}
+
+
 class ShortHerdJob(CountingJob):
     """Latches for 3 s only, for the killed-worker test (which gives it a queue of its own)."""
 

@@ -17,6 +17,12 @@ from django_jobtastic.bounded_backends import bounded
 from django_jobtastic.conf import conf
 from django_jobtastic.liveness import is_lost_verdict, record_lost
 from django_jobtastic.task import keys, progress
+from django_jobtastic.task.cancelling import (
+    CANCEL_FLAG,
+    cancel_marked,
+    cancel_reader,
+    end_cancelled,
+)
 from django_jobtastic.task.registration import register_everywhere
 from django_jobtastic.task.submission import SubmittingTask
 
@@ -36,6 +42,9 @@ class JobtasticTask(SubmittingTask):
     memleak_threshold: ClassVar[float] = -1
     #: Minimum seconds between two progress writes; default ``JOBTASTIC_PROGRESS_INTERVAL``.
     progress_interval: ClassVar[float | None] = None
+    #: Its owners may cancel it (``POST status/<token>/cancel/``): a queued run never starts,
+    #: a running one stops at its next progress write (one cache read per write).
+    cancellable: ClassVar[bool] = False
     #: Mark a subclass meant to be subclassed further: it is not registered or validated.
     abstract: bool = True
 
@@ -80,12 +89,17 @@ class JobtasticTask(SubmittingTask):
             )
             record_lost(self.backend, str(self.request.id))
             raise Ignore()
+        if getattr(self.request, CANCEL_FLAG, False):  # cancelled while it was queued
+            end_cancelled(self, args, kwargs)
         tracker = progress.ProgressTracker(
             self._progress_interval,
             store,
             heartbeat=conf.HEARTBEAT_INTERVAL,
             lost_after=conf.LOST_AFTER,
             declared_lost=self._verdict_reader(),
+            cancel_requested=cancel_reader(self, str(self.request.id))
+            if self.cancellable
+            else None,
         )
         outer = progress.enter(tracker)
         tracker.write_initial()
@@ -96,7 +110,9 @@ class JobtasticTask(SubmittingTask):
         except BaseException:
             if tracker.reported_lost(conf.LOST_AFTER):
                 self._outlived_its_verdict()
-            raise
+            if not tracker.cancelled:
+                raise
+            reported_lost = False  # JobCancelledError, or what the job made of it
         finally:
             tracker.close()
             progress.leave(outer)
@@ -104,6 +120,8 @@ class JobtasticTask(SubmittingTask):
                 self._check_memory(rss_before, args, kwargs)
         if reported_lost:
             self._outlived_its_verdict()
+        if tracker.cancelled:  # after close(): no held point can land on REVOKED
+            end_cancelled(self, args, kwargs)
         self._remember_eager_outcome(result)
         return result
 
@@ -238,6 +256,13 @@ def _note_lost_verdict(sender: Any = None, task_id: str = "", **_: Any) -> None:
         setattr(sender.request, LOST_FLAG, sender._declared_lost(task_id) is True)
 
 
+@task_prerun.connect(weak=False)
+def _note_cancel_mark(sender: Any = None, task_id: str = "", **_: Any) -> None:
+    """Before a cancellable job starts: did its owners cancel it while it was queued?"""
+    if isinstance(sender, JobtasticTask) and sender.cancellable and task_id:
+        setattr(sender.request, CANCEL_FLAG, cancel_marked(sender, task_id))
+
+
 _UNDEFINED = JobtasticTask.calculate_result
 
 
@@ -263,6 +288,8 @@ def _validate(cls: type[JobtasticTask]) -> None:
         fail("cache_duration", f"must be an int >= -1, not {duration!r}")
     if not isinstance(cls.memleak_threshold, (int, float)):
         fail("memleak_threshold", f"must be a number, not {cls.memleak_threshold!r}")
+    if not isinstance(cls.cancellable, bool):
+        fail("cancellable", f"must be True or False, not {cls.cancellable!r}")
 
 
 BYTES_PER_MB = 1_000_000  # SI megabytes, as ``memleak_threshold`` is documented

@@ -20,6 +20,7 @@ from celery.signals import task_failure, task_revoked, task_success
 from django_jobtastic.conf import conf
 from django_jobtastic.liveness import is_lost, record_lost
 from django_jobtastic.task import keys
+from django_jobtastic.task.cancelling import cancel_marked
 from django_jobtastic.task.herd import CacheUnavailableError, JobEntries, Liveness, open_entries
 from django_jobtastic.task.registration import AnyTask
 
@@ -108,6 +109,9 @@ class CoordinatedTask(AnyTask):
         if state == states.SUCCESS:
             return Liveness.REUSABLE if self.cache_duration >= 0 else Liveness.DEAD
         if state in _DEAD_STATES:
+            return Liveness.DEAD
+        if getattr(self, "cancellable", False) and cancel_marked(self, task_id):
+            # Cancelled, and ending REVOKED as soon as its run notices: start afresh.
             return Liveness.DEAD
         if state is not None and is_lost(state, meta, time(), conf.LOST_AFTER):
             # Its worker was killed outright: nobody will end it. The verdict, stored, is

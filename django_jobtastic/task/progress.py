@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from time import monotonic, sleep
 from typing import Any
 
-from django_jobtastic.exceptions import JobLostError
+from django_jobtastic.exceptions import JobCancelledError, JobLostError
 from django_jobtastic.task.estimation import RemainingTimeEstimator
 from django_jobtastic.task.threads import start_without_signals
 
@@ -37,6 +37,8 @@ WRITE_TIME_SHARE = 0.1
 Store = Callable[[dict[str, Any]], bool]
 #: Whether the run's task id holds the lost verdict; None when the backend cannot tell now.
 VerdictReader = Callable[[], "bool | None"]
+#: Whether the run's owners cancelled it (a cancellable job's cancel mark).
+CancelReader = Callable[[], bool]
 #: Seconds between two questions to a result backend that is down, at a run's end.
 VERDICT_RETRY_SECONDS = 0.5
 
@@ -59,6 +61,7 @@ class ProgressTracker:
     """One run's progress: when the next write is due, what is pending, and the estimator."""
 
     __slots__ = (
+        "_cancel_requested",
         "_closed",
         "_declared_lost",
         "_due",
@@ -77,6 +80,7 @@ class ProgressTracker:
         "_stopped",
         "_store",
         "_written_at",
+        "cancelled",
         "disowned",
         "interval",
         "started_at",
@@ -90,6 +94,7 @@ class ProgressTracker:
         heartbeat: float | None = None,
         lost_after: float | None = None,
         declared_lost: VerdictReader | None = None,
+        cancel_requested: CancelReader | None = None,
     ):
         self.interval = interval  # seconds between two writes
         self._heartbeat = heartbeat  # seconds of silence before a sign of life; None: none
@@ -98,6 +103,11 @@ class ProgressTracker:
         #: The run learnt that it was reported lost: the verdict stands, nothing of it is
         #: written any more, and its next report raises JobLostError to end it.
         self.disowned = False
+        #: Asked before each write the job makes (a cancellable job only; None: never).
+        self._cancel_requested = cancel_requested
+        #: The run learnt that it was cancelled: its next report raises JobCancelledError,
+        #: and the run ends REVOKED whatever it does with that.
+        self.cancelled = False
         self._stopped = threading.Event()
         self._written_at = 0.0  # monotonic seconds of the last write (tried)
         self._heard_at = 0.0  # ...of the last one the result backend took
@@ -195,7 +205,19 @@ class ProgressTracker:
             self._due_written.set()
             if not self._may_write():
                 raise JobLostError(JobLostError.user_message)
+            if self._was_cancelled():
+                raise JobCancelledError("the job's owners cancelled it")
             self._store_timed(self.meta(completed, total, message))
+
+    def _was_cancelled(self) -> bool:  # with the lock held
+        """Whether the run was cancelled: one read of its mark per write, none once known.
+
+        Asked by the job's own writes only: the flush timer may still write a held point,
+        harmlessly, since the job itself stores REVOKED after the tracker is closed.
+        """
+        if not self.cancelled and self._cancel_requested is not None:
+            self.cancelled = self._cancel_requested()
+        return self.cancelled
 
     def _schedule_flush(self) -> None:
         """Make sure the pending point gets written when the next write is due."""

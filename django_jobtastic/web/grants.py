@@ -96,7 +96,7 @@ def jobs_of(request: HttpRequest) -> list[GrantedJob]:
         return []
     rows = (
         _fresh()
-        .filter(owners)
+        .filter(owners, cancelled_at__isnull=True)  # a job cancelled here is not followed
         .order_by("-granted_at", "-pk")
         .values_list("task_id", "task_name", "granted_at")
     )
@@ -106,6 +106,40 @@ def jobs_of(request: HttpRequest) -> list[GrantedJob]:
             url = token_url(request, task_id)
             jobs[task_id] = GrantedJob(task_id, name or None, aware(granted_at), url)
     return list(jobs.values())[: conf.GRANTS_PER_OWNER]
+
+
+def names_granted(request: HttpRequest, task_id: str) -> list[str]:
+    """The task names of the requester's fresh grants of ``task_id`` ("" for a bare id);
+    empty when it holds none."""
+    owners = _owners(request)
+    if owners is None:
+        return []
+    rows = _fresh().filter(owners, task_id=task_id).values_list("task_name", flat=True)
+    return list(rows)
+
+
+def withdraw(request: HttpRequest, task_id: str) -> tuple[list[int], bool]:
+    """Mark the requester's fresh grants of ``task_id`` cancelled.
+
+    Returns the grants newly marked (for ``undo_withdraw``), and whether every fresh grant
+    of the job is now cancelled: then, and only then, the job itself is to be cancelled.
+    Asked after marking, so two owners cancelling at once cannot both leave it running.
+    """
+    owners = _owners(request)
+    if owners is None:
+        return [], False
+    mine = _fresh().filter(owners, task_id=task_id, cancelled_at__isnull=True)
+    newly = list(mine.values_list("pk", flat=True))
+    _fresh().filter(pk__in=newly).update(cancelled_at=db_time(now()))
+    followed = _fresh().filter(task_id=task_id, cancelled_at__isnull=True).exists()
+    return newly, not followed
+
+
+def undo_withdraw(pks: list[int]) -> None:
+    """The cancel could not be recorded: those grants follow the job again."""
+    from django_jobtastic.models import Grant
+
+    Grant.objects.filter(pk__in=pks).update(cancelled_at=None)
 
 
 def carry_over_at_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -122,8 +156,10 @@ def carry_over_at_login(sender: Any, request: HttpRequest | None, user: Any, **k
 
     try:
         rows = Grant.objects.filter(visitor=mark, user__isnull=True)
-        for task_id, name, granted_at in rows.values_list("task_id", "task_name", "granted_at"):
-            _store({"user": user}, task_id, name or None, aware(granted_at))
+        fields = ("task_id", "task_name", "granted_at", "cancelled_at")
+        for task_id, name, granted_at, cancelled_at in rows.values_list(*fields):
+            cancelled = aware(cancelled_at) if cancelled_at is not None else None
+            _store({"user": user}, task_id, name or None, aware(granted_at), cancelled)
         rows.delete()
     except DatabaseError as error:
         logger.warning("Jobtastic: grants not carried over to the user at login: %s", error)
@@ -159,11 +195,21 @@ def _visitor_mark(request: HttpRequest) -> str:
     return mark
 
 
-def _store(owner: dict[str, Any], task_id: str, name: str | None, at: datetime) -> None:
-    """Insert or refresh one grant; then drop the owner's surplus and everyone's expired."""
+def _store(
+    owner: dict[str, Any],
+    task_id: str,
+    name: str | None,
+    at: datetime,
+    cancelled_at: datetime | None = None,
+) -> None:
+    """Insert or refresh one grant; then drop the owner's surplus and everyone's expired.
+
+    A grant made again (the owner asked for the job again) is no longer cancelled.
+    """
     from django_jobtastic.models import Grant
 
-    defaults: dict[str, Any] = {"granted_at": db_time(at)}
+    cancelled = db_time(cancelled_at) if cancelled_at is not None else None
+    defaults: dict[str, Any] = {"granted_at": db_time(at), "cancelled_at": cancelled}
     if name:
         defaults["task_name"] = name
     try:
