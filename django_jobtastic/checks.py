@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from importlib import import_module
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
-from django.utils.module_loading import autodiscover_modules
 
 from django_jobtastic.conf import (
     PREFIX,
@@ -20,6 +18,7 @@ from django_jobtastic.conf import (
     problem,
     unknown_settings,
 )
+from django_jobtastic.task_modules import import_task_modules
 
 #: Backends whose entries one process cannot see from another.
 PROCESS_LOCAL_CACHES = frozenset(
@@ -37,17 +36,6 @@ CALLER_ONLY_RESULT_BACKENDS = frozenset({"rpc", "amqp"})
 PICKLE_CONTENT = frozenset({"pickle", "application/x-python-serialize"})
 
 
-def _import_task_modules() -> None:
-    """Import the modules a worker would (``imports``, ``include``, each app's ``tasks``),
-    so the checks see every task class, not only those some view happened to import.
-
-    (Celery's own ``import_default_modules`` would run the system checks again, recursively.)
-    """
-    for module in (*(current_app.conf.imports or ()), *(current_app.conf.include or ())):
-        import_module(module)
-    autodiscover_modules("tasks")
-
-
 def database_cache_adds_atomically(database: Mapping[str, Any]) -> bool:
     """Whether the database cache's add() is atomic on ``database`` (a DATABASES entry):
     always, except on SQLite without IMMEDIATE transactions, where two callers may both
@@ -60,7 +48,7 @@ def database_cache_adds_atomically(database: Mapping[str, Any]) -> bool:
 
 def _aliases_in_use() -> dict[str, list[str]]:
     """Cache alias -> names of the tasks that share results or running jobs through it."""
-    _import_task_modules()
+    import_task_modules()
     from django_jobtastic.task.base import JobtasticTask
 
     used: dict[str, list[str]] = {}

@@ -6,6 +6,7 @@ import html
 import json
 import re
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
 from celery.result import AsyncResult
@@ -294,3 +295,44 @@ def test_jobs_tag_says_the_jobs_cannot_be_listed_when_the_grants_cannot_be_read(
 def test_jobs_tag_without_request_names_the_context_processor():
     with pytest.raises(ImproperlyConfigured, match="context_processors.request"):
         render("{% jobtastic_jobs %}")
+
+
+CANCEL_URL = re.compile(r'data-jobtastic-cancel-url="/jobtastic/status/([^"/]+)/cancel/"')
+CANCEL_BUTTON = '<button type="button" class="jobtastic-cancel" hidden>Cancel</button>'
+
+
+def granted_result(name: str, task_id: str = TASK_ID) -> SimpleNamespace:
+    """What ``delay()`` returns, as far as ``grant`` reads it: the id and the task's name."""
+    return SimpleNamespace(id=task_id, task_name=name)
+
+
+def test_a_cancellable_jobs_widget_has_a_cancel_button_its_url_and_a_csrf_token():
+    request = anonymous_request(granted_result("tests.jobs.CancellableJob"))
+    markup = render("{% jobtastic_progress task_id %}", request=request, task_id=TASK_ID)
+    (token,) = tokens_in(markup)
+    assert CANCEL_URL.findall(markup) == [token]
+    assert re.search(r'data-jobtastic-csrf-token="[A-Za-z0-9]{32,}"', markup)
+    assert CANCEL_BUTTON in markup
+
+
+@pytest.mark.parametrize("name", ["tests.jobs.CountingJob", "", "no.such.Task"])
+def test_a_job_that_cannot_be_cancelled_has_no_button(name):
+    request = anonymous_request(granted_result(name) if name else TASK_ID)
+    markup = render("{% jobtastic_progress task_id %}", request=request, task_id=TASK_ID)
+    assert tokens_in(markup)
+    assert "data-jobtastic-cancel-url" not in markup
+    assert "data-jobtastic-csrf-token" not in markup
+    assert "jobtastic-cancel" not in markup
+
+
+def test_the_jobs_list_offers_cancel_for_cancellable_jobs_only():
+    cancellable_id, counting_id = "c-" + TASK_ID, "n-" + TASK_ID
+    request = anonymous_request(
+        granted_result("tests.jobs.CancellableJob", cancellable_id),
+        granted_result("tests.jobs.CountingJob", counting_id),
+    )
+    markup = render("{% jobtastic_jobs %}", request=request)
+    assert len(tokens_in(markup)) == 2
+    (token,) = CANCEL_URL.findall(markup)
+    assert read_token(token, 60).task_id == cancellable_id
+    assert markup.count(CANCEL_BUTTON) == 1

@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 from django_jobtastic.web.grants import jobs_of
 from django_jobtastic.web.task_refs import TaskOrId
 from django_jobtastic.web.tokens import SessionStoreUnavailableError
-from django_jobtastic.web.widget import followable_url, widget_context
+from django_jobtastic.web.widget import followed_job, widget_context
 
 register = template.Library()
 logger = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ def jobtastic_progress(
 def jobtastic_status_url(context: template.Context, task_or_id: TaskOrId) -> str:
     """The job's status URL (for your own JavaScript); empty for a job not granted."""
     request = _request_of(context, "jobtastic_status_url")
-    return followable_url(request, task_or_id, "jobtastic_status_url") or ""
+    job = followed_job(request, task_or_id, "jobtastic_status_url")
+    return job.status_url if job else ""
 
 
 @register.simple_tag(takes_context=True)
@@ -79,7 +80,9 @@ def jobtastic_jobs(context: template.Context) -> SafeString:
         {
             "job": job,
             "widget": _render(
-                context, WIDGET_TEMPLATE, widget_context(request, job.task_id, None, job.status_url)
+                context,
+                WIDGET_TEMPLATE,
+                widget_context(request, job.task_id, None, granted_name=job.task_name or ""),
             ),
         }
         for job in granted

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from importlib import import_module
 from typing import Any
 
 from celery import current_app, states
@@ -24,13 +23,13 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.utils.module_loading import autodiscover_modules
 from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic import cancel_marks
 from django_jobtastic.conf import conf
 from django_jobtastic.web.grants import names_granted, undo_withdraw, withdraw
+from django_jobtastic.web.job_classes import cancellable_task
 from django_jobtastic.web.kept_outcomes import settle_unstored
 from django_jobtastic.web.lost_jobs import settle_lost
 from django_jobtastic.web.payloads import task_payload
@@ -73,7 +72,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         names = names_granted(request, signed.task_id)
     except BACKEND_DOWN as error:  # the database, or the session store, is down
         return _unavailable(error)
-    task = _cancellable_task(names)
+    task = cancellable_task(names)
     if task is None:
         return _json({"error": gettext(NOT_CANCELLABLE_MESSAGE)}, status=409)
     try:
@@ -115,38 +114,6 @@ def _csrf_verified(request: HttpRequest) -> bool:
 def _checked_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
     """What the CSRF check is told it protects: a view that is not exempt."""
     raise NotImplementedError
-
-
-def _cancellable_task(names: list[str]) -> Any:
-    """The registered task the requester's grant names, if it is a cancellable job.
-
-    The grant's name, not the request, says which task it is; a grant of a bare id (no
-    name), an unknown name or any other task cannot be cancelled here. A name this process
-    has not registered makes it import the modules a worker would, once.
-    """
-    global _modules_imported
-    named = [name for name in names if name]
-    if not _modules_imported and any(name not in current_app.tasks for name in named):
-        _modules_imported = True
-        _import_task_modules()
-    for name in named:
-        task = current_app.tasks.get(name)
-        if task is not None and getattr(task, "cancellable", False) is True:
-            return task
-    return None
-
-
-_modules_imported = False
-
-
-def _import_task_modules() -> None:
-    """Import ``imports``, ``include`` and each app's ``tasks``, as the system checks do."""
-    try:
-        for module in (*(current_app.conf.imports or ()), *(current_app.conf.include or ())):
-            import_module(module)
-        autodiscover_modules("tasks")
-    except Exception:  # a module that fails to import: its jobs stay unknown here
-        logger.warning("Jobtastic: cannot import the job modules", exc_info=True)
 
 
 def _current_task(task_id: str) -> dict[str, Any]:

@@ -79,15 +79,19 @@ def make_token(task_id: str, owner: str) -> str:
     return signing.dumps({"task": task_id, "owner": owner}, salt=SALT)
 
 
-def token_url(request: HttpRequest, task_id: str) -> str:
-    """The ``jobtastic:status`` URL for ``task_id``, bound to the requester.
+def token_for(request: HttpRequest, task_id: str) -> str:
+    """The status token of ``task_id``, bound to the requester.
 
     It checks no grant: callers do (``status_url``) or just made one (``grant``). For an
     anonymous visitor without a session, a session is created (its cookie set on this
     response by ``SessionMiddleware``), so the visitor can read the status back.
     """
-    token = make_token(task_id, owner_of(request))
-    return reverse("jobtastic:status", kwargs={"token": token})
+    return make_token(task_id, owner_of(request))
+
+
+def token_url(request: HttpRequest, task_id: str) -> str:
+    """The ``jobtastic:status`` URL for ``task_id``, bound to the requester (see ``token_for``)."""
+    return reverse("jobtastic:status", kwargs={"token": token_for(request, task_id)})
 
 
 class SignedStatus(NamedTuple):
