@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from django_jobtastic.web import views
+from django_jobtastic.web import batch_status, views
 
 
 class AnyText:
@@ -28,6 +28,7 @@ register_converter(AnyText, "jobtastic_any")
 app_name = "jobtastic"
 
 urlpatterns = [
+    path("status/", batch_status.statuses, name="statuses"),
     path("status/<jobtastic_any:token>/", views.status_by_token, name="status"),
     path("<jobtastic_any:task_id>/status/", views.status_by_raw_id, name="task_status"),
     path("jobs/", views.jobs, name="jobs"),
