@@ -18,7 +18,7 @@ from celery.backends.redis import RedisBackend
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.core import signing
-from django.db import OperationalError, connection
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -39,7 +39,9 @@ from tests.celery_app import app
 from tests.statuses import (
     DONE_PROGRESS,
     PROGRESS_META,
+    assert_method_not_allowed,
     expected_task,
+    fail_loading_users,
     failed,
     new_id,
     read,
@@ -245,12 +247,7 @@ def test_more_fields_than_django_parses_is_the_same_400(client, settings):
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 def test_other_methods_get_405_even_without_a_csrf_token(method):
     client = Client(enforce_csrf_checks=True)
-    response = getattr(client, method)(batch_url(token_for(client, new_id())))
-    assert response.status_code == 405
-    assert response["Allow"] == "GET, HEAD"
-    assert response["Cache-Control"] == "private, no-store"
-    assert response["Vary"] == "Cookie"
-    assert json.loads(response.content) == {"error": "Only GET is allowed here."}
+    assert_method_not_allowed(getattr(client, method)(batch_url(token_for(client, new_id()))))
 
 
 # --- outages and unreadable states ---------------------------------------------------------------
@@ -293,31 +290,15 @@ def test_database_down_while_loading_the_user_is_a_503(monkeypatch):
     ada = Client()
     ada.force_login(User.objects.create_user("ada"))
     url = batch_url(token_for(ada, new_id()))
-
-    def database_down(request):
-        raise OperationalError("could not connect to server")
-
-    monkeypatch.setattr("django.contrib.auth.middleware.auth.get_user", database_down)
+    fail_loading_users(monkeypatch)
     assert_unavailable(ada, url)
 
 
-def test_a_session_store_that_never_answers_is_a_503(settings, silent_port):
-    """Foreign-looking tokens, the visitor's session in a cache that accepts, never answers."""
+def test_a_session_store_that_never_answers_is_a_503(silent_session_visitor):
+    """Tokens that are not the visitor's, whose session is in a cache that never answers."""
     ada = User.objects.create_user("ada")
-    settings.CACHES = {
-        **settings.CACHES,
-        "silent": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{silent_port}/0",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        },
-    }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-    settings.SESSION_CACHE_ALIAS = "silent"
-    visitor = Client()
-    visitor.cookies[settings.SESSION_COOKIE_NAME] = "k" * 32
     tokens = [make_token(new_id(), user_owner(ada.pk)) for _ in range(3)]
-    assert_unavailable(visitor, batch_url(*tokens))
+    assert_unavailable(silent_session_visitor, batch_url(*tokens))
 
 
 def test_refusals_ask_the_session_store_once(client, monkeypatch):
@@ -452,22 +433,6 @@ def test_held_answers_are_not_used(client, settings):
 
 
 # --- one round trip ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def backend_batches(monkeypatch) -> list[list[str]]:
-    """The task ids of each ``read_task_states`` call of the batch view, in order."""
-    from django_jobtastic.web import batch_status
-
-    seen: list[list[str]] = []
-    real = batch_status.read_task_states
-
-    def counted(task_ids):
-        seen.append(list(task_ids))
-        return real(task_ids)
-
-    monkeypatch.setattr(batch_status, "read_task_states", counted)
-    return seen
 
 
 @pytest.mark.skipif(not REDIS, reason="the result backend under test is not Redis")

@@ -14,7 +14,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from django_jobtastic.web import batch_status
 from django_jobtastic.web.status_answers import NOT_FOUND_MESSAGE
 from tests import jobs, probe
 from tests.helpers import wait_until
@@ -47,21 +46,7 @@ def read_single(client: Client, token: str) -> dict:
     return read(client, reverse("jobtastic:status", kwargs={"token": token}))["task"]
 
 
-@pytest.fixture
-def batch_reads(monkeypatch) -> list[list[str]]:
-    """The task ids of each read of the result backend the batch view made."""
-    seen: list[list[str]] = []
-    real = batch_status.read_task_states
-
-    def counted(task_ids):
-        seen.append(list(task_ids))
-        return real(task_ids)
-
-    monkeypatch.setattr(batch_status, "read_task_states", counted)
-    return seen
-
-
-def test_one_request_follows_jobs_in_every_state(worker, private_queue, marker, batch_reads):
+def test_one_request_follows_jobs_in_every_state(worker, private_queue, marker, backend_batches):
     visitor, stranger = Client(), Client()
     finished = jobs.CountingJob.delay(marker=f"{marker}-done", steps=2)
     failing = jobs.FailingJob.delay(marker=f"{marker}-failed")
@@ -99,7 +84,7 @@ def test_one_request_follows_jobs_in_every_state(worker, private_queue, marker, 
             failing.id, "UserFacingError", f"cannot do {marker}-failed"
         )
         # One read of the backend for the four jobs (the foreign token's job is not read).
-        assert batch_reads == [[held.id, finished.id, failing.id, queued.id]]
+        assert backend_batches == [[held.id, finished.id, failing.id, queued.id]]
         # Each answer is the single view's, bar the held job's estimate, aged as it is read.
         for name in ("finished", "failed", "queued"):
             assert tasks[mine[name]] == read_single(visitor, mine[name])
