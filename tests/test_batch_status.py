@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from celery import states
 from celery.backends.base import DisabledBackend
+from celery.backends.cache import CacheBackend
 from celery.backends.redis import RedisBackend
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
@@ -350,6 +351,35 @@ def test_a_backend_without_many_reads_is_read_task_by_task(client, monkeypatch):
     assert tasks[tokens[0]] == failed(refused, "ResultNotReadableError", GENERIC_FAILURE)
     assert (tasks[tokens[1]]["status"], tasks[tokens[1]]["result"]) == ("SUCCESS", 7)
     assert reads == [refused, fine]
+
+
+def test_any_key_value_backend_with_mget_is_read_with_one(client, monkeypatch):
+    """Celery's cache backend (in memory here), whose mget answers {key: value}."""
+    cache_backend = CacheBackend(app=app, backend="memory")
+    done, waiting = new_id(), new_id()
+    cache_backend.store_result(done, {"rows": 3}, states.SUCCESS)
+    tokens = token_for(client, done), token_for(client, waiting)
+    many_reads: list[int] = []
+    real = cache_backend.mget
+
+    def mget(keys):
+        many_reads.append(len(keys))
+        return real(keys)
+
+    monkeypatch.setattr(cache_backend, "mget", mget)
+    monkeypatch.setattr(reading, "current_app", SimpleNamespace(backend=cache_backend))
+    tasks = read_batch(client, *tokens)
+    assert tasks == {
+        tokens[0]: expected_task(
+            done, "SUCCESS", ready=True, successful=True, result={"rows": 3}, progress=DONE_PROGRESS
+        ),
+        tokens[1]: expected_task(waiting, "PENDING"),
+    }
+    assert many_reads == [2]
+
+
+def test_no_tasks_are_no_read():
+    assert reading.read_task_states([]) == {}
 
 
 def test_an_id_the_round_trip_cannot_carry_reads_as_it_would_alone(client):

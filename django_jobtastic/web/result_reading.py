@@ -105,6 +105,8 @@ def read_task_states(task_ids: Sequence[str]) -> dict[str, TaskState | ResultNot
     Raises ``ResultBackendUnavailableError``: one task's outage is every task's.
     """
     backend = _status_backend()
+    if not task_ids:
+        return {}
     try:
         read = _all_at_once(backend, task_ids)
     except BACKEND_DOWN as error:
@@ -158,7 +160,7 @@ def _all_at_once(backend: Any, task_ids: Sequence[str]) -> Reader:
 def _fetched_values(backend: Any, task_ids: Sequence[str]) -> Reader:
     """One ``mget``; each value then decoded as Celery's ``_get_task_meta_for`` does."""
     keys = {task_id: backend.get_key_for_task(task_id) for task_id in task_ids}
-    values = backend.mget(list(keys.values())) if keys else []
+    values = backend.mget(list(keys.values()))
     if isinstance(values, Mapping):  # some clients answer {key: value}
         fetched = {task_id: values.get(key) for task_id, key in keys.items()}
     else:
