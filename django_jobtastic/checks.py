@@ -18,7 +18,7 @@ from django_jobtastic.conf import (
     problem,
     unknown_settings,
 )
-from django_jobtastic.task_modules import import_task_modules
+from django_jobtastic.job_modules import import_task_modules
 
 #: Backends whose entries one process cannot see from another.
 PROCESS_LOCAL_CACHES = frozenset(

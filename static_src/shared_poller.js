@@ -9,6 +9,12 @@ import { GIVE_UP_AFTER_SECONDS, retryDelay } from "./timing.js";
 
 /** The most tokens the server takes in one batch request. */
 export const MAX_BATCH_TOKENS = 50;
+/**
+ * The longest path and query a request asks for: a token is about 180 characters, and
+ * servers refuse long request lines (gunicorn: 4,094 bytes by default, nginx 8 KB), so a
+ * request holds as many tokens as fit (about 20), not always MAX_BATCH_TOKENS.
+ */
+export const MAX_REQUEST_TARGET = 4000;
 
 /** Per fetch function (the page's, or a test's), its pollers by batch URL. */
 const pollers = new WeakMap();
@@ -107,11 +113,7 @@ export class SharedPoller {
     }
     this.inFlight = true;
     this.again = false;
-    const tokens = [...this.members.keys()];
-    const chunks = [];
-    for (let start = 0; start < tokens.length; start += MAX_BATCH_TOKENS) {
-      chunks.push(tokens.slice(start, start + MAX_BATCH_TOKENS));
-    }
+    const chunks = this.chunks([...this.members.keys()]);
     let answers;
     try {
       answers = await Promise.all(chunks.map((chunk) => this.ask(chunk)));
@@ -138,10 +140,36 @@ export class SharedPoller {
     this.schedule(this.again ? 0 : this.interval);
   }
 
-  /** One request for `tokens`: `{response, body}`, `response` null when the network failed. */
-  async ask(tokens) {
+  /** The tokens split into requests: at most MAX_BATCH_TOKENS, and short enough to send. */
+  chunks(tokens) {
+    const base = this.requestUrl([]);
+    const target = (url) => url.pathname.length + url.search.length;
+    const chunks = [];
+    let chunk = [];
+    let length = target(base) + 1; // the "?"
+    for (const token of tokens) {
+      const added = `t=${encodeURIComponent(token)}&`.length;
+      if (chunk.length && (chunk.length === MAX_BATCH_TOKENS || length + added > MAX_REQUEST_TARGET)) {
+        chunks.push(chunk);
+        chunk = [];
+        length = target(base) + 1;
+      }
+      chunk.push(token);
+      length += added;
+    }
+    if (chunk.length) chunks.push(chunk);
+    return chunks;
+  }
+
+  requestUrl(tokens) {
     const url = new this.window.URL(this.url, this.document.baseURI);
     for (const token of tokens) url.searchParams.append("t", token);
+    return url;
+  }
+
+  /** One request for `tokens`: `{response, body}`, `response` null when the network failed. */
+  async ask(tokens) {
+    const url = this.requestUrl(tokens);
     const abort = new this.window.AbortController();
     const deadline = this.window.setTimeout(() => abort.abort(), this.timeout * 1000);
     try {

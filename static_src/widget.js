@@ -7,7 +7,7 @@
 import { sharedPoller } from "./shared_poller.js";
 import { GIVE_UP_AFTER_SECONDS, retryDelay } from "./timing.js";
 
-export { MAX_BATCH_TOKENS } from "./shared_poller.js";
+export { MAX_BATCH_TOKENS, MAX_REQUEST_TARGET } from "./shared_poller.js";
 export { GIVE_UP_AFTER_SECONDS, MAX_BACKOFF_SECONDS, retryDelay } from "./timing.js";
 
 export const SELECTOR = ".jobtastic[data-jobtastic-url]";

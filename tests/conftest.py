@@ -5,8 +5,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from django.test import Client
 
-from django_jobtastic.web import views
+from django_jobtastic.web import batch_status, views
 from django_jobtastic.web.answer_reuse import answers
 from django_jobtastic.web.result_reading import TaskState
 from tests.celery_app import app
@@ -31,6 +32,20 @@ def backend_reads(monkeypatch) -> list[str]:
         return real(task_id)
 
     monkeypatch.setattr(views, "read_task_state", counted)
+    return seen
+
+
+@pytest.fixture
+def backend_batches(monkeypatch) -> list[list[str]]:
+    """The task ids of each read of the result backend the batch status view made, in order."""
+    seen: list[list[str]] = []
+    real = batch_status.read_task_states
+
+    def counted(task_ids: list[str]) -> dict[str, object]:
+        seen.append(list(task_ids))
+        return real(task_ids)
+
+    monkeypatch.setattr(batch_status, "read_task_states", counted)
     return seen
 
 
@@ -66,6 +81,25 @@ def silent_port() -> Iterator[int]:
     listener.listen(64)
     yield int(listener.getsockname()[1])
     listener.close()
+
+
+@pytest.fixture
+def silent_session_visitor(settings, silent_port) -> Client:
+    """A visitor whose session cookie names a session in a cache that accepts connections and
+    never answers."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "silent": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_CACHE_ALIAS = "silent"
+    visitor = Client()
+    visitor.cookies[settings.SESSION_COOKIE_NAME] = "k" * 32
+    return visitor
 
 
 @pytest.fixture

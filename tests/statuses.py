@@ -10,6 +10,7 @@ import json
 import uuid
 
 from celery.app.task import Context
+from django.db import OperationalError
 from django.test import Client
 
 from tests.celery_app import app
@@ -42,6 +43,24 @@ def read(client: Client, url: str, method: str = "get"):
     assert response["Cache-Control"] == "private, no-store"
     assert response["Vary"] == "Cookie"
     return response.status_code, json.loads(response.content)
+
+
+def assert_method_not_allowed(response) -> None:
+    """The read-only routes' answer to any method but GET and HEAD."""
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Vary"] == "Cookie"
+    assert json.loads(response.content) == {"error": "Only GET is allowed here."}
+
+
+def fail_loading_users(monkeypatch) -> None:
+    """From now on, loading ``request.user`` fails as it does while the database is down."""
+
+    def database_down(request: object) -> None:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("django.contrib.auth.middleware.auth.get_user", database_down)
 
 
 def store(task_id: str, result, state: str, traceback: str | None = None) -> None:

@@ -34,7 +34,7 @@ from django_jobtastic.web.cancel import (
     NOT_CANCELLABLE_MESSAGE,
     NOT_RECORDED_MESSAGE,
 )
-from django_jobtastic.web.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
+from django_jobtastic.web.status_answers import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests import jobs
 from tests.celery_app import app
 from tests.statuses import PROGRESS_META, expected_task, new_id, read, store

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from django.test import Client
 
-from django_jobtastic.web.views import NOT_FOUND_MESSAGE
+from django_jobtastic.web.status_answers import NOT_FOUND_MESSAGE
 from tests.statuses import read, status_url_for, store
 
 NOT_FOUND = {"error": NOT_FOUND_MESSAGE}

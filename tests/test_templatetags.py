@@ -30,7 +30,7 @@ MESSAGES_JSON = html.escape(json.dumps(widget_messages(), ensure_ascii=False))
 
 EXPECTED = f"""<link rel="stylesheet" href="/static/django_jobtastic/jobtastic.css">
 <script src="/static/django_jobtastic/jobtastic.js" defer></script>
-<div class="jobtastic" id="ID" data-jobtastic-url="/jobtastic/status/TOKEN/" data-jobtastic-poll-interval="1.0" data-jobtastic-language="en-us" data-jobtastic-messages="{MESSAGES_JSON}">
+<div class="jobtastic" id="ID" data-jobtastic-url="/jobtastic/status/TOKEN/" data-jobtastic-token="TOKEN" data-jobtastic-batch-url="/jobtastic/status/" data-jobtastic-poll-interval="1.0" data-jobtastic-language="en-us" data-jobtastic-messages="{MESSAGES_JSON}">
   <div class="jobtastic-bar" role="progressbar" aria-label="Job progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" aria-describedby="ID-status"><div class="jobtastic-bar-fill"></div></div>
   <p class="jobtastic-status" id="ID-status" aria-live="polite">Waiting for your task to begin…</p>
   <p class="jobtastic-task-message" hidden></p>

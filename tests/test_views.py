@@ -17,7 +17,6 @@ from celery.backends.redis import RedisBackend
 from celery.exceptions import Retry
 from django.contrib.auth.models import User
 from django.core import signing
-from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 from kombu.exceptions import ContentDisallowed, DecodeError, SerializerNotInstalled
@@ -26,13 +25,15 @@ from django_jobtastic import UserFacingError
 from django_jobtastic.queueing_errors import not_queued
 from django_jobtastic.web import result_reading as reading
 from django_jobtastic.web.payloads import GENERIC_FAILURE
+from django_jobtastic.web.status_answers import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from django_jobtastic.web.tokens import make_token, user_owner
-from django_jobtastic.web.views import NOT_FOUND_MESSAGE, UNAVAILABLE_MESSAGE
 from tests.celery_app import app
 from tests.statuses import (
     DONE_PROGRESS,
     PROGRESS_META,
+    assert_method_not_allowed,
     expected_task,
+    fail_loading_users,
     failed,
     new_id,
     read,
@@ -295,12 +296,7 @@ def test_raw_ids_outside_the_allowed_set_are_404(client, settings, task_id):
 def test_other_methods_get_405_even_without_a_csrf_token(method):
     client = Client(enforce_csrf_checks=True)
     url = status_url_for(client, new_id())
-    response = getattr(client, method)(url)
-    assert response.status_code == 405
-    assert response["Allow"] == "GET, HEAD"
-    assert response["Cache-Control"] == "private, no-store"
-    assert response["Vary"] == "Cookie"
-    assert json.loads(response.content) == {"error": "Only GET is allowed here."}
+    assert_method_not_allowed(getattr(client, method)(url))
 
 
 def test_head_is_answered(client):
@@ -332,11 +328,7 @@ def test_database_down_while_loading_the_user_is_a_503(monkeypatch):
     ada = Client()
     ada.force_login(User.objects.create_user("ada"))
     url = status_url_for(ada, new_id())
-
-    def database_down(request):
-        raise OperationalError("could not connect to server")
-
-    monkeypatch.setattr("django.contrib.auth.middleware.auth.get_user", database_down)
+    fail_loading_users(monkeypatch)
     response = ada.get(url)
     assert (response.status_code, response["Retry-After"]) == (503, "5")
 
@@ -378,21 +370,9 @@ def test_a_result_backend_that_never_answers_is_a_503_within_the_bound(
     assert time.monotonic() - started < 10  # the bound is 2 s: generous for a busy machine
 
 
-def test_a_session_cache_that_never_answers_is_a_503(settings, silent_port):
+def test_a_session_cache_that_never_answers_is_a_503(silent_session_visitor):
     """A signed-in user's token, their session in a cache that accepts and never answers."""
     ada = User.objects.create_user("ada")
-    settings.CACHES = {
-        **settings.CACHES,
-        "silent": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{silent_port}/0",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        },
-    }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
-    settings.SESSION_CACHE_ALIAS = "silent"
-    visitor = Client()
-    visitor.cookies[settings.SESSION_COOKIE_NAME] = "k" * 32
     url = reverse("jobtastic:status", kwargs={"token": make_token(new_id(), user_owner(ada.pk))})
-    response = visitor.get(url)
+    response = silent_session_visitor.get(url)
     assert (response.status_code, response["Retry-After"]) == (503, "5")

@@ -18,7 +18,7 @@ import logging
 import threading
 from typing import Any
 
-from celery import current_app, states
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
@@ -30,17 +30,21 @@ from django_jobtastic import cancel_marks
 from django_jobtastic.conf import conf
 from django_jobtastic.web.grants import names_granted, undo_withdraw, withdraw
 from django_jobtastic.web.job_classes import cancellable_task
-from django_jobtastic.web.kept_outcomes import settle_unstored
-from django_jobtastic.web.lost_jobs import settle_lost
-from django_jobtastic.web.payloads import task_payload
 from django_jobtastic.web.result_reading import (
     BACKEND_DOWN,
     ResultBackendUnavailableError,
     ResultNotReadableError,
+    TaskState,
     read_task_state,
 )
+from django_jobtastic.web.status_answers import (
+    RETRY_AFTER_SECONDS,
+    json_response,
+    not_found,
+    task_object,
+    unavailable,
+)
 from django_jobtastic.web.tokens import is_owner, read_token
-from django_jobtastic.web.views import RETRY_AFTER_SECONDS, _json, _not_found, _unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -60,37 +64,37 @@ MAX_STUCK_REVOKES = 4
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
     """Cancel the job in ``token`` for the requester: 202 with the job's task object."""
     if request.method != "POST":
-        response = _json({"error": gettext(METHOD_MESSAGE)}, status=405)
+        response = json_response({"error": gettext(METHOD_MESSAGE)}, status=405)
         response["Allow"] = "POST"
         return response
     if not _csrf_verified(request):
-        return _json({"error": gettext(CSRF_MESSAGE)}, status=403)
+        return json_response({"error": gettext(CSRF_MESSAGE)}, status=403)
     signed = read_token(token, conf.TOKEN_MAX_AGE)
     try:
         if signed is None or not is_owner(request, signed.owner):
-            return _not_found()
+            return not_found()
         names = names_granted(request, signed.task_id)
     except BACKEND_DOWN as error:  # the database, or the session store, is down
-        return _unavailable(error)
+        return unavailable(error)
     task = cancellable_task(names)
     if task is None:
-        return _json({"error": gettext(NOT_CANCELLABLE_MESSAGE)}, status=409)
+        return json_response({"error": gettext(NOT_CANCELLABLE_MESSAGE)}, status=409)
     try:
         answer = _current_task(signed.task_id)
     except ResultBackendUnavailableError as error:
-        return _unavailable(error)
+        return unavailable(error)
     if answer["ready"]:
-        return _json({"error": gettext(ALREADY_ENDED_MESSAGE)}, status=409)
+        return json_response({"error": gettext(ALREADY_ENDED_MESSAGE)}, status=409)
     try:
         withdrawn, last_owner = withdraw(request, signed.task_id)
     except BACKEND_DOWN as error:
-        return _unavailable(error)
+        return unavailable(error)
     if last_owner and not _mark_cancelled(task, signed.task_id):
         undo_withdraw(withdrawn)  # nothing recorded: the client may simply try again
-        response = _json({"error": gettext(NOT_RECORDED_MESSAGE)}, status=503)
+        response = json_response({"error": gettext(NOT_RECORDED_MESSAGE)}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
-    return _json({"task": answer}, status=202)
+    return json_response({"task": answer}, status=202)
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -118,12 +122,11 @@ def _checked_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - n
 
 def _current_task(task_id: str) -> dict[str, Any]:
     """The task object as the status view answers it now (read afresh, never re-used)."""
-    debug = bool(settings.DEBUG)
     try:
-        stored = settle_lost(task_id, settle_unstored(task_id, read_task_state(task_id)))
+        stored: TaskState | ResultNotReadableError = read_task_state(task_id)
     except ResultNotReadableError as error:  # answered as a FAILURE: it has ended
-        return task_payload(task_id, states.FAILURE, error, None, debug=debug)
-    return task_payload(task_id, stored.state, stored.info, stored.traceback, debug=debug)
+        stored = error
+    return task_object(task_id, stored, debug=bool(settings.DEBUG))
 
 
 def _mark_cancelled(task: Any, task_id: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import current_app
 
-from django_jobtastic.task_modules import import_task_modules
+from django_jobtastic.job_modules import import_task_modules
 
 logger = logging.getLogger(__name__)
 

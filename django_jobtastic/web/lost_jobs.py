@@ -19,11 +19,18 @@ from django_jobtastic.web.result_reading import BACKEND_DOWN, TaskState
 logger = logging.getLogger(__name__)
 
 
-def settle_lost(task_id: str, stored: TaskState, now: float | None = None) -> TaskState:
-    """``stored``, or the lost verdict (stored now) when the job stopped proving it is alive."""
+def settle_lost(
+    task_id: str, stored: TaskState, now: float | None = None, lost_after: float | None = None
+) -> TaskState:
+    """``stored``, or the lost verdict (stored now) when the job stopped proving it is alive.
+
+    ``lost_after`` is ``JOBTASTIC_LOST_AFTER`` when the caller read it (once for many tasks).
+    """
     if not may_be_running(stored.state):  # most polls: no clock, no setting read
         return stored
-    if not is_lost(stored.state, stored.info, time() if now is None else now, conf.LOST_AFTER):
+    if lost_after is None:
+        lost_after = conf.LOST_AFTER
+    if not is_lost(stored.state, stored.info, time() if now is None else now, lost_after):
         return stored
     try:
         verdict = record_lost(current_app.backend, task_id)

@@ -129,7 +129,7 @@ def is_owner(request: HttpRequest, owner: str) -> bool:
     when the request's session could not be read because its store is down: Django's cache
     sessions read such a store as no session at all, which would make the owner a stranger.
     """
-    if _owns(request, owner):
+    if owns(request, owner):
         return True
     check_session_store(request)
     return False
@@ -154,7 +154,9 @@ def check_session_store(request: HttpRequest) -> None:
         raise SessionStoreUnavailableError(f"{type(error).__name__}: {error}") from error
 
 
-def _owns(request: HttpRequest, owner: str) -> bool:
+def owns(request: HttpRequest, owner: str) -> bool:
+    """``is_owner`` without its lookup of the session store on refusal: for a caller that
+    checks many owners and then the store once (``check_session_store``) if any refused."""
     kind = owner.partition(":")[0]
     if kind == "session":
         key = getattr(getattr(request, "session", None), "session_key", None)

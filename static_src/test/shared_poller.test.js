@@ -3,7 +3,7 @@ import { afterEach, test } from "node:test";
 import assert from "node:assert/strict";
 
 import { closePages, page, progress, sleep, task, until } from "../test_support/pages.js";
-import { MAX_BATCH_TOKENS, watch } from "../widget.js";
+import { MAX_BATCH_TOKENS, MAX_REQUEST_TARGET, watch } from "../widget.js";
 
 afterEach(closePages);
 
@@ -164,4 +164,20 @@ test("without a batch URL in the markup, a bar polls its own status URL", async 
   watchAll(document, api.fetch);
   await until(() => stateOf(document, "a") === "SUCCESS", "done");
   assert.equal(api.calls[0].url, "/jobtastic/status/a/");
+});
+
+test("long tokens (real ones are about 180 characters) are split to fit a request line", async () => {
+  const tokens = Array.from({ length: 30 }, (_, index) => `${index}`.padStart(180, "x"));
+  const { document } = page(tokens.map((token) => batchWidget(token)).join(""));
+  const api = batchServer((asked) => ({
+    tasks: Object.fromEntries(asked.map((token) => [token, task("SUCCESS")])),
+  }));
+  watchAll(document, api.fetch);
+  await until(() => tokens.every((token) => stateOf(document, token) === "SUCCESS"), "all done");
+  assert.ok(api.calls.length >= 2);
+  assert.deepEqual(api.calls.flatMap((call) => call.tokens).sort(), [...tokens].sort());
+  for (const call of api.calls) {
+    const url = new URL(call.url);
+    assert.ok(url.pathname.length + url.search.length <= MAX_REQUEST_TARGET, call.url.length);
+  }
 });

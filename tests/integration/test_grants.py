@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from django_jobtastic.models import Grant
-from django_jobtastic.web.views import NOT_FOUND_MESSAGE
+from django_jobtastic.web.status_answers import NOT_FOUND_MESSAGE
 from tests import jobs, probe
 from tests.helpers import wait_until
 from tests.integration.harness import wait_until_held

@@ -17,7 +17,7 @@ from django.db import connections
 from django.test import Client
 
 from django_jobtastic.web.payloads import GENERIC_FAILURE
-from django_jobtastic.web.views import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+from django_jobtastic.web.status_answers import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from tests import jobs, probe
 from tests.celery_app import app
 from tests.helpers import free_port, wait_until

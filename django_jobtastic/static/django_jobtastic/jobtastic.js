@@ -15,6 +15,7 @@
 
   // static_src/shared_poller.js
   var MAX_BATCH_TOKENS = 50;
+  var MAX_REQUEST_TARGET = 4e3;
   var pollers = /* @__PURE__ */ new WeakMap();
   function sharedPoller(window2, url, options) {
     const fetch = options.fetch || window2.fetch.bind(window2);
@@ -102,11 +103,7 @@
       }
       this.inFlight = true;
       this.again = false;
-      const tokens = [...this.members.keys()];
-      const chunks = [];
-      for (let start = 0; start < tokens.length; start += MAX_BATCH_TOKENS) {
-        chunks.push(tokens.slice(start, start + MAX_BATCH_TOKENS));
-      }
+      const chunks = this.chunks([...this.members.keys()]);
       let answers;
       try {
         answers = await Promise.all(chunks.map((chunk) => this.ask(chunk)));
@@ -132,10 +129,34 @@
       this.failingSince = null;
       this.schedule(this.again ? 0 : this.interval);
     }
-    /** One request for `tokens`: `{response, body}`, `response` null when the network failed. */
-    async ask(tokens) {
+    /** The tokens split into requests: at most MAX_BATCH_TOKENS, and short enough to send. */
+    chunks(tokens) {
+      const base = this.requestUrl([]);
+      const target = (url) => url.pathname.length + url.search.length;
+      const chunks = [];
+      let chunk = [];
+      let length = target(base) + 1;
+      for (const token of tokens) {
+        const added = `t=${encodeURIComponent(token)}&`.length;
+        if (chunk.length && (chunk.length === MAX_BATCH_TOKENS || length + added > MAX_REQUEST_TARGET)) {
+          chunks.push(chunk);
+          chunk = [];
+          length = target(base) + 1;
+        }
+        chunk.push(token);
+        length += added;
+      }
+      if (chunk.length) chunks.push(chunk);
+      return chunks;
+    }
+    requestUrl(tokens) {
       const url = new this.window.URL(this.url, this.document.baseURI);
       for (const token of tokens) url.searchParams.append("t", token);
+      return url;
+    }
+    /** One request for `tokens`: `{response, body}`, `response` null when the network failed. */
+    async ask(tokens) {
+      const url = this.requestUrl(tokens);
       const abort = new this.window.AbortController();
       const deadline = this.window.setTimeout(() => abort.abort(), this.timeout * 1e3);
       try {
