@@ -129,3 +129,20 @@ def test_a_bare_install_runs_a_project_with_the_readme_settings(wheel: Path, tmp
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     assert "Applying django_jobtastic.0001_initial... OK" in migrate.stdout
+
+
+def test_importing_the_package_touches_no_setting():
+    """A settings module may import ``django_jobtastic.filesystem_transport`` (the example's
+    does): the package's import must not configure Django from the half-imported settings."""
+    code = (
+        "import django_jobtastic, django_jobtastic.filesystem_transport\n"
+        "from django.conf import settings\n"
+        "names = set(dir(django_jobtastic)) & {'grant', 'JobtasticTask'}\n"
+        "print(settings.configured, sorted(names))"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    ran = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ["False", "['JobtasticTask',", "'grant']"]
