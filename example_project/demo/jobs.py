@@ -69,6 +69,7 @@ class LotsOfDivisionTask(JobtasticTask):
     significant_kwargs = [("numerators", str), ("denominators", str), ("label", str)]
     herd_avoidance_timeout = 60
     cache_duration = 0  # math is pretty stable
+    cancellable = True  # its widget has a Cancel button
 
     def calculate_result(
         self, numerators: list[int], denominators: list[int], label: str = "", pace: float = 0.05
@@ -87,24 +88,30 @@ class LotsOfDivisionTask(JobtasticTask):
 
 
 class CsvExportTask(JobtasticTask):
-    """Writes a CSV of made-up orders; the result is its download link."""
+    """Writes a CSV of made-up orders; the result is its download link. Its owners may
+    cancel it: the next ``update_progress`` then ends the run, and no half file is left."""
 
     significant_kwargs = ["rows"]
     herd_avoidance_timeout = 120
     cache_duration = 3600
+    cancellable = True
 
     def calculate_result(self, rows: int, pace: float = 0.002) -> dict[str, Any]:
         path, found_by = _output(self, "export", f"orders-{rows}")
         generator = random.Random(rows)
         partial = path.with_suffix(".partial")
-        with partial.open("w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["order", "customer", "amount"])
-            for row in range(1, rows + 1):
-                amount = f"{generator.uniform(5, 500):.2f}"
-                writer.writerow([row, f"customer-{generator.randint(1, 99)}", amount])
-                time.sleep(pace)
-                self.update_progress(row, rows, message="Writing orders")
+        try:
+            with partial.open("w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["order", "customer", "amount"])
+                for row in range(1, rows + 1):
+                    amount = f"{generator.uniform(5, 500):.2f}"
+                    writer.writerow([row, f"customer-{generator.randint(1, 99)}", amount])
+                    time.sleep(pace)
+                    self.update_progress(row, rows, message="Writing orders")
+        except BaseException:  # cancelled (update_progress raised), or failed
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(path)  # a download never sees half a file
         return {**found_by, "rows": rows}
 
