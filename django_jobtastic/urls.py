@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from django_jobtastic.web import batch_status, cancel, views
+from django_jobtastic.web import batch_status, cancel, events, views
 
 
 class AnyText:
@@ -31,6 +31,7 @@ urlpatterns = [
     # Before the status route, whose token would otherwise take in "…/cancel".
     path("status/<jobtastic_any:token>/cancel/", cancel.cancel, name="cancel"),
     path("status/", batch_status.statuses, name="statuses"),
+    path("events/", events.events, name="events"),
     path("status/<jobtastic_any:token>/", views.status_by_token, name="status"),
     path("<jobtastic_any:task_id>/status/", views.status_by_raw_id, name="task_status"),
     path("jobs/", views.jobs, name="jobs"),

@@ -1,9 +1,13 @@
-// One request per poll interval for every widget of a page: the batch status endpoint.
+// One follower for every widget of a page: a stream of pushed updates, else one batch
+// request per poll interval.
 //
-// Widgets whose markup names the batch URL (and their token) join the page's poller instead
-// of polling their own status URL: ten bars make one request a second, not ten. The poller
-// asks for at most MAX_BATCH_TOKENS tokens per request, hands each widget its task (or its
-// token's error), and backs off for all of them when the server or the network fails.
+// Widgets whose markup names the batch URL (and their token) join the page's follower instead
+// of polling their own status URL: ten bars make one request a second, not ten. When the
+// markup also names the events URL (the server runs under ASGI) and the browser has
+// EventSource, the page opens one stream for all its bars and makes no polls at all; a stream
+// that fails is closed, the bars are polled meanwhile, and the stream is tried again after a
+// backoff. Requests carry at most MAX_BATCH_TOKENS tokens and fit MAX_REQUEST_TARGET
+// characters; each widget gets its task (or its token's error).
 
 import { GIVE_UP_AFTER_SECONDS, retryDelay } from "./timing.js";
 
@@ -59,6 +63,12 @@ export class SharedPoller {
         this.poll();
       }
     };
+    this.eventsUrl = options.eventsUrl || null;
+    this.EventSource = window.EventSource || null;
+    this.streams = []; // the open EventSources (one, unless the bars outgrow a request)
+    this.streamKey = null; // the tokens they follow
+    this.streamFailures = 0;
+    this.streamAgainAt = 0; // after a failure, polls until then
   }
 
   /** Follow `watcher`'s token from now on: asked for in the next request, made soon. */
@@ -85,7 +95,63 @@ export class SharedPoller {
     if (this.members.size === 0) {
       this.window.clearTimeout(this.timer);
       this.document.removeEventListener("visibilitychange", this.onVisibility);
+      this.closeStreams();
     }
+  }
+
+  /** Whether to stream now: the server offers it, the browser can, no recent failure. */
+  canStream() {
+    return Boolean(this.eventsUrl && this.EventSource) && Date.now() >= this.streamAgainAt;
+  }
+
+  /** Follow every member through the events URL (once open, nothing is polled). */
+  openStreams() {
+    const tokens = [...this.members.keys()];
+    const key = tokens.join(" ");
+    if (this.streams.length && this.streamKey === key) return;
+    this.closeStreams();
+    this.streamKey = key;
+    const url = this.eventsUrl;
+    this.streams = this.chunks(tokens).map((chunk) => {
+      const source = new this.EventSource(this.requestUrl(chunk, url).href);
+      source.addEventListener("status", (event) => this.onStreamEvent(event));
+      source.addEventListener("error", () => this.onStreamError());
+      return source;
+    });
+  }
+
+  closeStreams() {
+    for (const source of this.streams) source.close();
+    this.streams = [];
+    this.streamKey = null;
+  }
+
+  onStreamEvent(event) {
+    let data;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    this.streamFailures = 0;
+    const watchers = [...(this.members.get(data && data.token) || [])];
+    for (const watcher of watchers) {
+      if (data.task && data.task.status) watcher.receive(data.task, null);
+      else watcher.giveUp(404, data.error || watcher.messages.unavailable);
+    }
+  }
+
+  /**
+   * The stream broke, or the server ended it early (it ends a stream once every job in it
+   * is ready, after their last events: those bars have left by then). Poll meanwhile, and
+   * stream again after a backoff.
+   */
+  onStreamError() {
+    this.closeStreams();
+    if (this.members.size === 0) return;
+    this.streamFailures += 1;
+    this.streamAgainAt = Date.now() + 1000 * retryDelay(this.streamFailures, null, this.interval);
+    this.schedule(0);
   }
 
   schedule(seconds) {
@@ -107,6 +173,10 @@ export class SharedPoller {
       if (!watcher.element.isConnected) watcher.stop(); // leaves the poller
     }
     if (this.members.size === 0) return;
+    if (this.canStream()) {
+      this.openStreams(); // pushed from now on: no timer
+      return;
+    }
     if (this.document.hidden) {
       this.paused = true; // resumed by visibilitychange
       return;
@@ -161,8 +231,8 @@ export class SharedPoller {
     return chunks;
   }
 
-  requestUrl(tokens) {
-    const url = new this.window.URL(this.url, this.document.baseURI);
+  requestUrl(tokens, base = this.url) {
+    const url = new this.window.URL(base, this.document.baseURI);
     for (const token of tokens) url.searchParams.append("t", token);
     return url;
   }

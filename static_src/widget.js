@@ -176,6 +176,9 @@ class Watcher {
     this.poller = !options.url && this.token && batchUrl
       ? sharedPoller(this.window, batchUrl, {
         fetch: options.fetch,
+        eventsUrl: options.eventsUrl === undefined
+          ? element.dataset.jobtasticEventsUrl
+          : options.eventsUrl,
         pollInterval: this.fixedInterval,
         defaultInterval: this.pollInterval,
         giveUpAfter: this.giveUpAfter,

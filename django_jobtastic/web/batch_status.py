@@ -55,6 +55,20 @@ def statuses(request: HttpRequest) -> HttpResponse:
     """``status/?t=…``: ``{"tasks": {token: task or {"error": …}}, "poll_interval": …}``."""
     if request.method not in READ_METHODS:
         return method_not_allowed()
+    tokens = requested_tokens(request)
+    if isinstance(tokens, HttpResponse):
+        return tokens
+    try:
+        owned = owned_task_ids(request, tokens)
+        stored = read_task_states(list(dict.fromkeys(owned.values()))) if owned else {}
+    except _DOWN as error:
+        return unavailable(error)
+    body = {"tasks": _answers(tokens, owned, stored), "poll_interval": conf.POLL_INTERVAL}
+    return json_bytes_response(json.dumps(body, cls=DjangoJSONEncoder).encode())
+
+
+def requested_tokens(request: HttpRequest) -> list[str] | HttpResponse:
+    """The distinct tokens the request names (``t``, repeated), or its 400 answer."""
     try:
         tokens = list(dict.fromkeys(request.GET.getlist(TOKEN_PARAMETER)))
     except TooManyFieldsSent:  # over DATA_UPLOAD_MAX_NUMBER_FIELDS: too many by far
@@ -63,16 +77,10 @@ def statuses(request: HttpRequest) -> HttpResponse:
         return json_response({"error": gettext(NO_TOKENS_MESSAGE)}, status=400)
     if len(tokens) > MAX_TOKENS:
         return _too_many()
-    try:
-        owned = _owned_task_ids(request, tokens)
-        stored = read_task_states(list(dict.fromkeys(owned.values()))) if owned else {}
-    except _DOWN as error:
-        return unavailable(error)
-    body = {"tasks": _answers(tokens, owned, stored), "poll_interval": conf.POLL_INTERVAL}
-    return json_bytes_response(json.dumps(body, cls=DjangoJSONEncoder).encode())
+    return tokens
 
 
-def _owned_task_ids(request: HttpRequest, tokens: list[str]) -> dict[str, str]:
+def owned_task_ids(request: HttpRequest, tokens: list[str]) -> dict[str, str]:
     """``{token: task id}`` of the tokens that are genuine, fresh and the requester's.
 
     Refusals cost one lookup of the session store in all (is it down, or a stranger?), not

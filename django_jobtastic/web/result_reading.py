@@ -37,12 +37,15 @@ from django_jobtastic.bounded_backends import bounded
 logger = logging.getLogger(__name__)
 
 try:  # redis-py's errors are not OSErrors
+    from celery.backends.redis import RedisBackend
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
     _REDIS_DOWN: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError)
+    _REDIS_BACKENDS_FOLLOWED: tuple[type[Any], ...] = (RedisBackend,)
 except ImportError:  # pragma: no cover - redis is optional
     _REDIS_DOWN = ()
+    _REDIS_BACKENDS_FOLLOWED = ()
 
 #: Seconds each socket operation of a status read may wait on the Redis result backend (to
 #: connect, then for the answer) before the poll is answered 503: a silent server costs a
@@ -220,3 +223,24 @@ def _decoded(read: Reader, task_id: str) -> TaskState:
         info=meta.get("result"),
         traceback=traceback if isinstance(traceback, str) else None,
     )
+
+
+def published_state(backend: Any, value: bytes | str) -> TaskState | ResultNotReadableError:
+    """A state the Redis result backend published (the value it stored), decoded as a read
+    of that task is: followers of a job's channel need no read of their own."""
+    try:
+        return _decoded(lambda _: backend.decode_result(value), "")
+    except ResultNotReadableError as error:
+        return error
+
+
+def followed_channels(backend: Any) -> tuple[str, str] | None:
+    """``(channel prefix, connection URL)`` when ``backend`` publishes each state it stores
+    (Celery's Redis backend: on the task's key), else None: followers then read instead."""
+    url = getattr(backend, "url", None)
+    if not isinstance(backend, _REDIS_BACKENDS_FOLLOWED) or not isinstance(url, str):
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):  # Sentinel: read instead
+        return None
+    prefix = backend.task_keyprefix
+    return prefix.decode() if isinstance(prefix, bytes) else str(prefix), url

@@ -125,6 +125,8 @@ def widget_context(
         "status_url": job.status_url if job else None,
         "token": job.token if job else None,
         "batch_url": reverse("jobtastic:statuses") if job else None,
+        # Only an ASGI server can hold streams open: under WSGI the widget polls.
+        "events_url": reverse("jobtastic:events") if job and _serves_streams(request) else None,
         "cancel_url": job.cancel_url if job else None,
         # The Cancel button's POST carries it: the cookie may be HttpOnly.
         "csrf_token": get_token(request) if job and job.cancel_url else None,
@@ -138,3 +140,10 @@ def widget_context(
         "script_url": static(SCRIPT_PATH),
         "stylesheet_url": static(STYLESHEET_PATH),
     }
+
+
+def _serves_streams(request: HttpRequest) -> bool:
+    """Whether the request came through Django's ASGI handler (a server that streams)."""
+    from django.core.handlers.asgi import ASGIRequest
+
+    return isinstance(request, ASGIRequest)

@@ -55,6 +55,12 @@
           this.poll();
         }
       };
+      this.eventsUrl = options.eventsUrl || null;
+      this.EventSource = window2.EventSource || null;
+      this.streams = [];
+      this.streamKey = null;
+      this.streamFailures = 0;
+      this.streamAgainAt = 0;
     }
     /** Follow `watcher`'s token from now on: asked for in the next request, made soon. */
     join(watcher) {
@@ -78,7 +84,58 @@
       if (this.members.size === 0) {
         this.window.clearTimeout(this.timer);
         this.document.removeEventListener("visibilitychange", this.onVisibility);
+        this.closeStreams();
       }
+    }
+    /** Whether to stream now: the server offers it, the browser can, no recent failure. */
+    canStream() {
+      return Boolean(this.eventsUrl && this.EventSource) && Date.now() >= this.streamAgainAt;
+    }
+    /** Follow every member through the events URL (once open, nothing is polled). */
+    openStreams() {
+      const tokens = [...this.members.keys()];
+      const key = tokens.join(" ");
+      if (this.streams.length && this.streamKey === key) return;
+      this.closeStreams();
+      this.streamKey = key;
+      const url = this.eventsUrl;
+      this.streams = this.chunks(tokens).map((chunk) => {
+        const source = new this.EventSource(this.requestUrl(chunk, url).href);
+        source.addEventListener("status", (event) => this.onStreamEvent(event));
+        source.addEventListener("error", () => this.onStreamError());
+        return source;
+      });
+    }
+    closeStreams() {
+      for (const source of this.streams) source.close();
+      this.streams = [];
+      this.streamKey = null;
+    }
+    onStreamEvent(event) {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.streamFailures = 0;
+      const watchers = [...this.members.get(data && data.token) || []];
+      for (const watcher of watchers) {
+        if (data.task && data.task.status) watcher.receive(data.task, null);
+        else watcher.giveUp(404, data.error || watcher.messages.unavailable);
+      }
+    }
+    /**
+     * The stream broke, or the server ended it early (it ends a stream once every job in it
+     * is ready, after their last events: those bars have left by then). Poll meanwhile, and
+     * stream again after a backoff.
+     */
+    onStreamError() {
+      this.closeStreams();
+      if (this.members.size === 0) return;
+      this.streamFailures += 1;
+      this.streamAgainAt = Date.now() + 1e3 * retryDelay(this.streamFailures, null, this.interval);
+      this.schedule(0);
     }
     schedule(seconds) {
       this.window.clearTimeout(this.timer);
@@ -97,6 +154,10 @@
         if (!watcher.element.isConnected) watcher.stop();
       }
       if (this.members.size === 0) return;
+      if (this.canStream()) {
+        this.openStreams();
+        return;
+      }
       if (this.document.hidden) {
         this.paused = true;
         return;
@@ -149,8 +210,8 @@
       if (chunk.length) chunks.push(chunk);
       return chunks;
     }
-    requestUrl(tokens) {
-      const url = new this.window.URL(this.url, this.document.baseURI);
+    requestUrl(tokens, base = this.url) {
+      const url = new this.window.URL(base, this.document.baseURI);
       for (const token of tokens) url.searchParams.append("t", token);
       return url;
     }
@@ -340,6 +401,7 @@
       };
       this.poller = !options.url && this.token && batchUrl ? sharedPoller(this.window, batchUrl, {
         fetch: options.fetch,
+        eventsUrl: options.eventsUrl === void 0 ? element.dataset.jobtasticEventsUrl : options.eventsUrl,
         pollInterval: this.fixedInterval,
         defaultInterval: this.pollInterval,
         giveUpAfter: this.giveUpAfter,

@@ -1,0 +1,173 @@
+"""``events/?t=<token>&t=<token>…``: a page's jobs as Server-Sent Events, under ASGI.
+
+The tokens are checked as the batch status view checks them. The stream sends an event
+``status`` with ``{"token", "task"}`` for each token at once, then whenever its task's
+answer changes (the process's follower, ``live_updates.py``, hands on each stored state:
+nothing is read per client on Redis), ``{"token", "error"}`` once for a bad, expired or
+foreign token, a comment at least every ``KEEP_ALIVE_SECONDS`` (proxies close idle
+connections), and ends once every task is ready. A running job gone silent is found lost
+at those beats too, as a poll would find it.
+
+Under WSGI a stream would hold a worker thread for as long as it is open: the view answers
+501 there, and the template tag offers no stream (the widget polls the batch view).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from celery import current_app
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext, gettext_noop
+from django.views.decorators.csrf import csrf_exempt
+
+from django_jobtastic.conf import conf
+from django_jobtastic.web.batch_status import owned_task_ids, requested_tokens
+from django_jobtastic.web.live_updates import Inbox, follower_for
+from django_jobtastic.web.result_reading import (
+    BACKEND_DOWN,
+    ResultBackendUnavailableError,
+    ResultNotReadableError,
+    TaskState,
+    read_task_states,
+)
+from django_jobtastic.web.status_answers import (
+    NOT_FOUND_MESSAGE,
+    READ_METHODS,
+    json_response,
+    method_not_allowed,
+    task_object,
+    unavailable,
+)
+
+#: Seconds between two comments on a quiet stream; also how often silent jobs are checked.
+KEEP_ALIVE_SECONDS = 15.0
+#: How long a browser waits before reconnecting a stream that broke (EventSource's retry).
+RECONNECT_MILLISECONDS = 3000
+WSGI_MESSAGE = gettext_noop(
+    "Live updates need an ASGI server: read status/?t=<token>&t=<token> instead."
+)
+_DOWN: tuple[type[Exception], ...] = (ResultBackendUnavailableError, *BACKEND_DOWN)
+
+
+@csrf_exempt
+async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """``events/?t=…``: ``text/event-stream`` of the tokens' tasks (see the module)."""
+    if request.method not in READ_METHODS:
+        return method_not_allowed()
+    if not isinstance(request, ASGIRequest):
+        return json_response({"error": gettext(WSGI_MESSAGE)}, status=501)
+    tokens = requested_tokens(request)
+    if isinstance(tokens, HttpResponse):
+        return tokens
+    try:
+        owned = await sync_to_async(owned_task_ids)(request, tokens)
+        first = await sync_to_async(read_task_states)(list(dict.fromkeys(owned.values())))
+    except _DOWN as error:
+        return unavailable(error)
+    stream = _Stream(tokens, owned, translation.get_language(), bool(settings.DEBUG))
+    response = StreamingHttpResponse(stream.events(first), content_type="text/event-stream")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+class _Stream:
+    """One client's stream: its tokens, the answers it was sent, the tasks still running."""
+
+    def __init__(self, tokens: list[str], owned: dict[str, str], language: str, debug: bool):
+        self.tokens = tokens
+        self.owned = owned
+        self.language = language
+        self.debug = debug
+        self.tokens_of: dict[str, list[str]] = {}
+        for token, task_id in owned.items():
+            self.tokens_of.setdefault(task_id, []).append(token)
+        self.sent: dict[str, str] = {}  # task id -> the task object last sent, as JSON
+        self.latest: dict[str, TaskState | ResultNotReadableError] = {}
+        self.ended: set[str] = set()  # task ids whose last answer was ready
+
+    async def events(
+        self, first: dict[str, TaskState | ResultNotReadableError]
+    ) -> AsyncIterator[str]:
+        yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+        refusal = {"error": self._in_language(gettext, NOT_FOUND_MESSAGE)}
+        for token in self.tokens:
+            if token not in self.owned:
+                yield _event({"token": token, **refusal})
+        running: set[str] = set()
+        for task_id, state in first.items():
+            for chunk in await self._answer(task_id, state):
+                yield chunk
+            if not self._ready(task_id):
+                running.add(task_id)
+        if not running:
+            return
+        inbox: Inbox = asyncio.Queue()
+        follower = follower_for(current_app.backend)
+        followed = set(running)
+        await follower.follow(followed, inbox)
+        try:
+            # States stored between the first read and following are read once more.
+            again = await sync_to_async(read_task_states)(sorted(running))
+            for task_id, state in again.items():
+                for chunk in await self._answer(task_id, state):
+                    yield chunk
+            running = {task_id for task_id in running if not self._ready(task_id)}
+            while running:
+                try:
+                    task_id, news = await asyncio.wait_for(inbox.get(), KEEP_ALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    for silent in sorted(running):  # lost, or its estimate aged
+                        for chunk in await self._answer(silent, self.latest[silent]):
+                            yield chunk
+                else:
+                    if news is None:  # CONTACT_LOST: the follower lost its source
+                        return  # the client polls instead
+                    if task_id in running:
+                        for chunk in await self._answer(task_id, news):
+                            yield chunk
+                running = {task_id for task_id in running if not self._ready(task_id)}
+        except ResultBackendUnavailableError:
+            return  # the client polls instead, and is told 503 while it lasts
+        finally:
+            await follower.unfollow(followed, inbox)
+
+    async def _answer(self, task_id: str, state: TaskState | ResultNotReadableError) -> list[str]:
+        """The events for ``task_id``'s new state: one per token, none if nothing changed."""
+        self.latest[task_id] = state
+        task = await sync_to_async(self._in_language)(
+            task_object, task_id, state, debug=self.debug, lost_after=conf.LOST_AFTER
+        )
+        encoded = json.dumps(task, cls=DjangoJSONEncoder)
+        if self.sent.get(task_id) == encoded:
+            return []
+        self.sent[task_id] = encoded
+        if task.get("ready"):
+            self.ended.add(task_id)
+        return [
+            f'event: status\ndata: {{"token": {json.dumps(token)}, "task": {encoded}}}\n\n'
+            for token in self.tokens_of.get(task_id, [])
+        ]
+
+    def _ready(self, task_id: str) -> bool:
+        return task_id in self.ended
+
+    def _in_language(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+        with translation.override(self.language):
+            return function(*args, **kwargs)
+
+
+def _event(data: dict[str, Any]) -> str:
+    return f"event: status\ndata: {json.dumps(data, cls=DjangoJSONEncoder)}\n\n"
