@@ -35,6 +35,18 @@ class CountingJob(JobtasticTask):
         return {"marker": marker, "steps": steps}
 
 
+class SteppedJob(CountingJob):
+    """Waits after each step's progress write until the test releases ``<marker>:<step>``:
+    a test following it sees every write, whatever the machine's speed."""
+
+    def calculate_result(self, marker: str, steps: int = 4, hold: bool = False) -> dict[str, Any]:
+        probe.record_run(marker)
+        for done in range(1, steps + 1):
+            self.update_progress(done, steps, message=f"step {done}")
+            probe.wait_for_release(f"{marker}:{done}")
+        return {"marker": marker, "steps": steps}
+
+
 class CachedJob(CountingJob):
     cache_duration = 0
 

@@ -38,6 +38,8 @@ SECRET_KEY = "tests-only-not-secret"
 JOBTASTIC_HEARTBEAT_INTERVAL = float(os.environ.get("JOBTASTIC_TEST_HEARTBEAT", "10"))
 JOBTASTIC_LOST_AFTER = float(os.environ.get("JOBTASTIC_TEST_LOST_AFTER", "60"))
 DEBUG = False
+# The servers some tests start (uvicorn for the stream) are asked at these names.
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 USE_TZ = True
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
