@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: the example project and a Celery worker, on the embedded set-up (no server
+# `make demo`: the example project (uvicorn) and a Celery worker, on the embedded set-up (no server
 # needed) or on Redis when REDIS_URL is set. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/venv.sh .venv python3 ""  # the package with its redis and db extras: all the demo needs
+scripts/venv.sh .venv python3 demo  # the package, its redis extra, and uvicorn
 export EXAMPLE_VAR="${EXAMPLE_VAR:-$PWD/var/demo}"
 port="${PORT:-8000}"
 manage=(.venv/bin/python example_project/manage.py)
@@ -22,4 +22,6 @@ echo "  django-jobtastic demo: http://127.0.0.1:$port/  (worker log: $EXAMPLE_VA
 echo "  ${REDIS_URL:+broker, results and cache on $REDIS_URL}${REDIS_URL:-embedded: filesystem broker, results and cache in SQLite under $EXAMPLE_VAR}"
 echo "  Ctrl-C stops the server and the worker."
 echo
-"${manage[@]}" runserver "127.0.0.1:$port"
+# Under ASGI, so the widget is sent pushed updates (runserver would make it poll).
+.venv/bin/python -m uvicorn --app-dir example_project example_project.asgi:application \
+    --host 127.0.0.1 --port "$port" --no-access-log

@@ -136,7 +136,7 @@ export class SharedPoller {
     this.streamFailures = 0;
     const watchers = [...(this.members.get(data && data.token) || [])];
     for (const watcher of watchers) {
-      if (data.task && data.task.status) watcher.receive(data.task, null);
+      if (data.task && data.task.status) watcher.receive(data.task, null, true);
       else watcher.giveUp(404, data.error || watcher.messages.unavailable);
     }
   }

@@ -98,6 +98,23 @@ export function describeWaiting(waited, messages, language) {
   return messages.waited.replace("{waited}", durationInWords(waited, language));
 }
 
+/**
+ * `task` as it reads `seconds` after it was sent: the time left less those seconds (never
+ * below 0, then `overdue`). A queued job's wait is counted from `queued_at` on its own.
+ */
+export function agedTask(task, seconds) {
+  const progress = task.progress;
+  if (!progress || typeof progress.time_remaining !== "number" || progress.time_remaining < 0
+    || progress.overdue) {
+    return task;
+  }
+  const left = progress.time_remaining - seconds;
+  return {
+    ...task,
+    progress: { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 },
+  };
+}
+
 export function clampPercent(value) {
   const number = Number(value);
   if (!Number.isFinite(number)) return 0;
@@ -201,6 +218,7 @@ class Watcher {
   stop() {
     this.stopped = true;
     this.window.clearTimeout(this.timer);
+    this.window.clearInterval(this.ticker);
     this.document.removeEventListener("visibilitychange", this.onVisibility);
     if (this.poller) this.poller.leave(this);
     if (this.cancelButton) this.cancelButton.removeEventListener("click", this.onCancel);
@@ -254,11 +272,24 @@ class Watcher {
     }
   }
 
-  /** A status answer: shown, and the end of following once the job is over. */
-  receive(task, answeredAt) {
+  /**
+   * A status answer: shown, and the end of following once the job is over. A pushed one
+   * (`live`) comes only when the job changes: until the next, the widget ages it itself
+   * each second (the wait of a queued job, the time left of a running one), as each poll's
+   * answer would have been aged by the server.
+   */
+  receive(task, answeredAt, live = false) {
     if (this.stopped) return;
+    this.window.clearInterval(this.ticker);
     this.render(task, answeredAt);
-    if (TERMINAL_STATES.has(task.status)) this.stop();
+    if (TERMINAL_STATES.has(task.status)) {
+      this.stop();
+    } else if (live) {
+      const receivedAt = Date.now();
+      this.ticker = this.window.setInterval(() => {
+        if (!this.stopped) this.render(agedTask(task, (Date.now() - receivedAt) / 1000), null);
+      }, 1000);
+    }
   }
 
   /** Asking failed for a while (the server or the network): say so, keep the last figures. */

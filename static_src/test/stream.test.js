@@ -126,3 +126,29 @@ test("a bar added while streaming reopens the stream with every token", async ()
   assert.equal(opened[0].closed, true);
   assert.deepEqual(new URL(opened[1].url, "https://example.test/").searchParams.getAll("t"), ["a", "b"]);
 });
+
+test("between pushed events the widget ages the time left itself, then says overdue", async () => {
+  const { window, document } = page(streamWidget("a"));
+  const opened = fakeEventSource(window);
+  watch(document.getElementById("w-a"), { fetch: pollServer(() => ({})).fetch });
+  await until(() => opened.length === 1, "a stream");
+  const status = document.querySelector("#w-a .jobtastic-status");
+  opened[0].emit("status", { token: "a", task: progress(50, 1.5) });
+  assert.equal(status.textContent, "Almost finished.");
+  await until(() => status.textContent === "Taking longer than expected…", "overdue", 5000);
+});
+
+test("agedTask counts the time left down to 0, and leaves other answers alone", async () => {
+  const { agedTask } = await import("../widget.js");
+  const running = progress(50, 10);
+  assert.equal(agedTask(running, 4).progress.time_remaining, 6);
+  assert.equal(agedTask(running, 4).progress.overdue, false);
+  assert.deepEqual(
+    [agedTask(running, 12).progress.time_remaining, agedTask(running, 12).progress.overdue],
+    [0, true],
+  );
+  const estimating = progress(1, -1);
+  assert.equal(agedTask(estimating, 30), estimating);
+  const queued = task("PENDING", { queued_at: "2026-11-30T07:00:00Z" });
+  assert.equal(agedTask(queued, 30), queued);
+});

@@ -1,10 +1,10 @@
 """The browser tests' plumbing: the example site's processes, Chromium, what a page reported.
 
-The site is the example project served for real (``runserver`` and a Celery worker process)
-on its embedded default in a temporary folder, with the tests' own settings module
-(``tests.browser.site_settings``: the example's settings plus the test gate of
-``tests.browser.pace`` and one test-only page, ``tests.browser.site_urls``). Playwright drives
-Debian's Chromium (/usr/bin/chromium, never a downloaded browser).
+The site is the example project served for real (uvicorn, as ``make demo`` serves it, and
+a Celery worker process) on its embedded default in a temporary folder, with the tests' own
+settings module (``tests.browser.site_settings``: the example's settings plus the test gate
+of ``tests.browser.pace`` and one test-only page, ``tests.browser.site_urls``). Playwright
+drives Debian's Chromium (/usr/bin/chromium, never a downloaded browser).
 """
 
 from __future__ import annotations
@@ -104,7 +104,11 @@ def running_site(var: Path) -> Iterator[Site]:
         with (var / "server.log").open("wb") as server_log:
             site.processes.append(
                 subprocess.Popen(
-                    [sys.executable, str(MANAGE), "runserver", "--noreload", f"127.0.0.1:{port}"],
+                    [
+                        *(sys.executable, "-m", "uvicorn", "--app-dir", str(MANAGE.parent)),
+                        *("example_project.asgi:application", "--host", "127.0.0.1"),
+                        *("--port", str(port), "--no-access-log"),
+                    ],
                     stdout=server_log,
                     stderr=subprocess.STDOUT,
                     **spawn,  # type: ignore[arg-type]

@@ -1,6 +1,6 @@
 """The example project in Chromium: what a user sees while their jobs run.
 
-Each test starts real jobs on the example site (runserver + a Celery worker on the embedded
+Each test starts real jobs on the example site (uvicorn + a Celery worker on the embedded
 set-up) and follows them through the progress widget, as a user would. Nothing here depends
 on how fast the machine is: a state a test must see is held by a gate until the page showed
 it (the ``gate`` fixture, see tests.browser.pace), or recorded by the page as it happens
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.widget_page import RECORD_STATUS_TEXTS, bar_value
+from tests.browser.widget_page import POLL_ONLY, RECORD_STATUS_TEXTS, bar_value
 
 pytestmark = pytest.mark.browser
 
@@ -166,6 +166,7 @@ def test_two_quick_clicks_give_one_job(page: Page, gate) -> None:
 
 
 def test_an_identical_repeat_is_served_from_the_cache(page: Page, label: str) -> None:
+    page.add_init_script(POLL_ONLY)  # its requests are counted
     start_division(page, label, "9, 8", "3, 2")
     wait_for_state(page, "SUCCESS")
     first = job_path(page)
@@ -187,6 +188,7 @@ def test_an_identical_repeat_is_served_from_the_cache(page: Page, label: str) ->
 
 def test_the_widget_recovers_after_two_503s(page: Page, problems, label: str) -> None:
     problems.expected.append("status of 503")
+    page.add_init_script(POLL_ONLY)  # the polling widget's retries
     page.add_init_script(RECORD_STATUS_TEXTS)
     refused = []
 
@@ -215,6 +217,7 @@ def test_the_widget_recovers_after_two_503s(page: Page, problems, label: str) ->
 
 def test_an_invalid_token_stops_with_a_message(page: Page, problems, label: str) -> None:
     problems.expected.append("status of 404")
+    page.add_init_script(POLL_ONLY)  # the polling widget's refusal
     page.clock.install()  # the page's timers run on a clock the test can move forward
     page.add_init_script(COUNT_STATUS_FETCHES)
     requests = []

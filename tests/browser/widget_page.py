@@ -18,6 +18,11 @@ new MutationObserver((records) => {
 """
 
 
+#: A browser without EventSource: the widget polls, as it does when the stream fails or the
+#: site runs under WSGI (the example runs under uvicorn, so its widgets would be pushed to).
+POLL_ONLY = "delete window.EventSource;"
+
+
 def bar_value(percent: float) -> str:
     """``aria-valuenow`` for ``percent``, rounded as JavaScript's Math.round does."""
     return str(math.floor(percent + 0.5))

@@ -121,7 +121,7 @@
       this.streamFailures = 0;
       const watchers = [...this.members.get(data && data.token) || []];
       for (const watcher of watchers) {
-        if (data.task && data.task.status) watcher.receive(data.task, null);
+        if (data.task && data.task.status) watcher.receive(data.task, null, true);
         else watcher.giveUp(404, data.error || watcher.messages.unavailable);
       }
     }
@@ -337,6 +337,17 @@
     if (waited === null || waited < 5) return messages.pending;
     return messages.waited.replace("{waited}", durationInWords(waited, language));
   }
+  function agedTask(task, seconds) {
+    const progress = task.progress;
+    if (!progress || typeof progress.time_remaining !== "number" || progress.time_remaining < 0 || progress.overdue) {
+      return task;
+    }
+    const left = progress.time_remaining - seconds;
+    return {
+      ...task,
+      progress: { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 }
+    };
+  }
   function clampPercent(value) {
     const number = Number(value);
     if (!Number.isFinite(number)) return 0;
@@ -421,6 +432,7 @@
     stop() {
       this.stopped = true;
       this.window.clearTimeout(this.timer);
+      this.window.clearInterval(this.ticker);
       this.document.removeEventListener("visibilitychange", this.onVisibility);
       if (this.poller) this.poller.leave(this);
       if (this.cancelButton) this.cancelButton.removeEventListener("click", this.onCancel);
@@ -469,11 +481,24 @@
         this.giveUp(response.status, body && body.error || this.messages.unavailable);
       }
     }
-    /** A status answer: shown, and the end of following once the job is over. */
-    receive(task, answeredAt) {
+    /**
+     * A status answer: shown, and the end of following once the job is over. A pushed one
+     * (`live`) comes only when the job changes: until the next, the widget ages it itself
+     * each second (the wait of a queued job, the time left of a running one), as each poll's
+     * answer would have been aged by the server.
+     */
+    receive(task, answeredAt, live = false) {
       if (this.stopped) return;
+      this.window.clearInterval(this.ticker);
       this.render(task, answeredAt);
-      if (TERMINAL_STATES.has(task.status)) this.stop();
+      if (TERMINAL_STATES.has(task.status)) {
+        this.stop();
+      } else if (live) {
+        const receivedAt = Date.now();
+        this.ticker = this.window.setInterval(() => {
+          if (!this.stopped) this.render(agedTask(task, (Date.now() - receivedAt) / 1e3), null);
+        }, 1e3);
+      }
     }
     /** Asking failed for a while (the server or the network): say so, keep the last figures. */
     reconnecting() {
