@@ -25,13 +25,15 @@ visitor's session (cache sessions, as on a production site).
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
+import json
 import multiprocessing
 import os
 import shutil
 import signal
+import socket
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -46,6 +48,8 @@ from bench import _harness
 SERVER_WORKERS = 2  # sync workers, one per core
 CLIENTS = 4  # Python load processes when wrk is missing
 CONNECTIONS = 32  # wrk's
+FLOOR = "floor (constant JsonResponse)"
+FLOOR_GET = "floor + raw GET"
 
 
 def setup() -> None:
@@ -61,6 +65,17 @@ def setup() -> None:
 
 def write_tasks() -> tuple[str, str]:
     """A PROGRESS task as a running job writes it (alive now) and a SUCCESS task."""
+    from tests.celery_app import app
+
+    progress, success = str(uuid.uuid4()), str(uuid.uuid4())
+    heartbeat(progress)
+    app.backend.store_result(success, {"rows": 3, "url": "/files/export.csv"}, "SUCCESS")
+    return progress, success
+
+
+def heartbeat(task_id: str) -> None:
+    """(Re)write ``task_id``'s PROGRESS meta with a fresh sign of life, as a running job's
+    heartbeat does: a poll a minute after the last one would find the job lost."""
     from datetime import UTC, datetime
 
     from tests.celery_app import app
@@ -76,10 +91,7 @@ def write_tasks() -> tuple[str, str]:
         "updated_at": now,
         "alive_at": now,
     }
-    progress, success = str(uuid.uuid4()), str(uuid.uuid4())
-    app.backend.store_result(progress, meta, "PROGRESS")
-    app.backend.store_result(success, {"rows": 3, "url": "/files/export.csv"}, "SUCCESS")
-    return progress, success
+    app.backend.store_result(task_id, meta, "PROGRESS")
 
 
 def session_cookie() -> tuple[str, str]:
@@ -96,8 +108,8 @@ def paths(session_key: str, progress: str, success: str) -> dict[str, str]:
 
     owner = session_owner(session_key)
     return {
-        "floor (constant JsonResponse)": "/floor/",
-        "floor + raw GET": f"/floor-get/{progress}/",
+        FLOOR: "/floor/",
+        FLOOR_GET: f"/floor-get/{progress}/",
         "jobtastic PROGRESS": f"/jobtastic/status/{make_token(progress, owner)}/",
         "jobtastic SUCCESS": f"/jobtastic/status/{make_token(success, owner)}/",
         "celery-progress PROGRESS": f"/celery-progress/{progress}/",
@@ -128,7 +140,7 @@ def in_process_poll(path: str, cookie: str) -> Callable[[], bytes]:
         "wsgi.run_once": False,
     }
 
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
         if not status.startswith("200"):
             raise RuntimeError(f"{path}: {status}")
 
@@ -137,12 +149,14 @@ def in_process_poll(path: str, cookie: str) -> Callable[[], bytes]:
         try:
             return b"".join(response)
         finally:
-            response.close()  # type: ignore[attr-defined]
+            response.close()
 
     return poll
 
 
-def measure_in_process(targets: dict[str, str], cookie: str, rounds: int, polls: int) -> None:
+def measure_in_process(
+    targets: dict[str, str], cookie: str, rounds: int, polls: int, progress: str
+) -> None:
     calls = {name: in_process_poll(path, cookie) for name, path in targets.items()}
     for call in calls.values():
         for _ in range(50):  # warm-up: imports, connections, caches
@@ -150,6 +164,7 @@ def measure_in_process(targets: dict[str, str], cookie: str, rounds: int, polls:
     cpu: dict[str, list[float]] = {name: [] for name in calls}
     wall: dict[str, list[float]] = {name: [] for name in calls}
     for number in range(rounds):
+        heartbeat(progress)
         order = list(calls.items())
         if number % 2:
             order.reverse()
@@ -159,7 +174,8 @@ def measure_in_process(targets: dict[str, str], cookie: str, rounds: int, polls:
                 call()
             cpu[name].append((time.process_time() - started_cpu) / polls * 1e6)
             wall[name].append((time.perf_counter() - started) / polls * 1e6)
-    floor_get = min(cpu["floor + raw GET"])
+    check_states(calls)
+    floor_get = min(cpu[FLOOR_GET])
     print(
         f"\nin-process, {rounds} rounds x {polls} polls, re-use off: µs per poll "
         "(best round; median in brackets)"
@@ -174,9 +190,19 @@ def measure_in_process(targets: dict[str, str], cookie: str, rounds: int, polls:
         )
 
 
-def start_server(port: int) -> Any:
-    import subprocess
+def check_states(calls: dict[str, Callable[[], bytes]]) -> None:
+    """Every status target still answers the state it is named after (a PROGRESS job found
+    lost, or a PENDING, would measure another answer)."""
+    for name, call in calls.items():
+        state = name.rsplit(" ", 1)[-1]
+        if state in ("PROGRESS", "SUCCESS"):
+            body = json.loads(call())
+            found = body.get("task", {}).get("status") or body.get("state")
+            if found != state:
+                raise RuntimeError(f"{name}: answered {found}")
 
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
     command = [
         *(sys.executable, "-m", "gunicorn", "bench.wsgi:application"),
         *("--bind", f"127.0.0.1:{port}", "--workers", str(SERVER_WORKERS)),
@@ -188,102 +214,137 @@ def start_server(port: int) -> Any:
     return subprocess.Popen(command, env=env, cwd=_harness.ROOT, start_new_session=True)
 
 
+def served_poll(port: int, path: str, cookie: str) -> Callable[[], bytes]:
+    """One GET over a new connection (a sync worker closes each), read to the end."""
+    request = (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    ).encode()
+
+    def poll() -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(request)
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        answer = b"".join(chunks)
+        if not answer.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"{path}: {answer[:200]!r}")
+        return answer.partition(b"\r\n\r\n")[2]
+
+    return poll
+
+
 def _client(port: int, path: str, cookie: str, until: float, counts: Any, index: int) -> None:
-    done = 0
+    poll, done = served_poll(port, path, cookie), 0
     while time.monotonic() < until:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        connection.request("GET", path, headers={"Cookie": cookie})
-        response = connection.getresponse()
-        response.read()
-        connection.close()
-        if response.status != 200:
-            raise RuntimeError(f"HTTP {response.status} for {path}")
+        poll()
         done += 1
     counts[index] = done
 
 
-def python_load(port: int, path: str, cookie: str, seconds: float) -> float:
-    """Requests/s of CLIENTS processes, each polling ``path`` as fast as it can."""
+def python_load(port: int, path: str, cookie: str, seconds: float) -> int:
+    """Requests CLIENTS processes made in ``seconds``, each polling as fast as it can."""
     counts = multiprocessing.Array("l", CLIENTS)
     until = time.monotonic() + seconds
-    workers = [
+    clients = [
         multiprocessing.Process(target=_client, args=(port, path, cookie, until, counts, i))
         for i in range(CLIENTS)
     ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return sum(counts) / seconds
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join()
+    return sum(int(count) for count in counts[:])
 
 
-def load(port: int, path: str, cookie: str, seconds: float) -> float:
+def load(port: int, path: str, cookie: str, seconds: float) -> int:
+    """Requests served in ``seconds`` of load on ``path``."""
     if shutil.which("wrk"):
         from bench.status_view import Target, wrk
 
         target = Target(path, f"http://127.0.0.1:{port}", path, "")
-        return wrk(target, cookie, seconds)["rps"]
+        return round(wrk(target, cookie, seconds)["rps"] * seconds)
     return python_load(port, path, cookie, seconds)
 
 
-def measure_served(targets: dict[str, str], cookie: str, rounds: int, seconds: float) -> None:
-    from bench.status_view import fetch
+def server_cpu(server: subprocess.Popen[bytes]) -> float:
+    """CPU seconds the server's worker processes have used (user + system)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    ticks = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
+
+def measure_served(
+    targets: dict[str, str], cookie: str, rounds: int, seconds: float, progress: str
+) -> None:
     port = _harness.free_port()
     server = start_server(port)
+    calls = {name: served_poll(port, path, cookie) for name, path in targets.items()}
+    rps: dict[str, list[float]] = {name: [] for name in targets}
+    cpu: dict[str, list[float]] = {name: [] for name in targets}
     try:
-        _harness.wait_until(lambda: _answers(port, "/floor/", cookie), what="gunicorn", timeout=30)
-        for name, path in targets.items():
-            status, _ = fetch(f"http://127.0.0.1:{port}{path}", cookie)
-            assert status == 200, name
+        _harness.wait_until(lambda: _answers(calls[FLOOR]), what="gunicorn", timeout=30)
+        check_states(calls)
         for path in targets.values():
             load(port, path, cookie, 1)  # warm-up
-        rps: dict[str, list[float]] = {name: [] for name in targets}
         for number in range(rounds):
+            heartbeat(progress)
             order = list(targets.items())
             if number % 2:
                 order.reverse()
             for name, path in order:
-                rps[name].append(load(port, path, cookie, seconds))
+                used = server_cpu(server)
+                served = load(port, path, cookie, seconds)
+                rps[name].append(served / seconds)
+                cpu[name].append((server_cpu(server) - used) / served * 1e6)
+        check_states(calls)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     tool = (
         f"wrk, {CONNECTIONS} connections"
         if shutil.which("wrk")
-        else (f"{CLIENTS} Python client processes (wrk is not installed)")
+        else f"{CLIENTS} Python client processes (wrk is not installed)"
     )
     print(
         f"\ngunicorn {SERVER_WORKERS} sync workers, {tool}, re-use off, "
-        f"{rounds} x {seconds:g} s per target: req/s (best round; median in brackets)"
+        f"{rounds} x {seconds:g} s per target: req/s and the workers' CPU µs per request "
+        "(best round; median in brackets)"
     )
-    floor = max(rps["floor + raw GET"])
+    floor_rps, floor_cpu = max(rps[FLOOR_GET]), min(cpu[FLOOR_GET])
+    print(f"{'target':28} {'req/s':>14} {'/ floor+GET':>11} {'CPU µs':>12} {'- floor+GET':>11}")
     for name in targets:
-        best = max(rps[name])
-        rounds_text = " ".join(f"{value:.0f}" for value in rps[name])
+        best, least = max(rps[name]), min(cpu[name])
         print(
-            f"{name:28} {best:7.0f} ({statistics.median(rps[name]):5.0f})  "
-            f"{best / floor:.2f}x floor+GET   {rounds_text}"
+            f"{name:28} {best:6.0f} ({statistics.median(rps[name]):5.0f}) "
+            f"{best / floor_rps:10.2f}x {least:5.0f} ({statistics.median(cpu[name]):4.0f}) "
+            f"{least - floor_cpu:+11.0f}"
         )
     for state in ("PROGRESS", "SUCCESS"):
-        ours, peer = max(rps[f"jobtastic {state}"]), max(rps[f"celery-progress {state}"])
-        print(f"{state}: ours/celery-progress {ours / peer:.2f} (target > 1)")
+        ours, peer = f"jobtastic {state}", f"celery-progress {state}"
+        print(
+            f"{state}: ours/celery-progress req/s {max(rps[ours]) / max(rps[peer]):.2f} "
+            f"(median {statistics.median(rps[ours]) / statistics.median(rps[peer]):.2f}), "
+            f"CPU per request {min(cpu[ours]) / min(cpu[peer]):.2f}"
+        )
 
 
-def _answers(port: int, path: str, cookie: str) -> bool:
+def _answers(poll: Callable[[], bytes]) -> bool:
     try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        connection.request("GET", path, headers={"Cookie": cookie})
-        return connection.getresponse().status == 200
+        poll()
     except OSError:
         return False
+    return True
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15, help="in-process rounds, alternated")
     parser.add_argument("--polls", type=int, default=400, help="polls per in-process round")
-    parser.add_argument("--served-rounds", type=int, default=5, help="gunicorn rounds")
+    parser.add_argument("--served-rounds", type=int, default=7, help="gunicorn rounds")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of a gunicorn round")
     parser.add_argument("--no-server", action="store_true", help="in-process figures only")
     options = parser.parse_args()
@@ -291,9 +352,9 @@ def main() -> None:
     progress, success = write_tasks()
     key, cookie = session_cookie()
     targets = paths(key, progress, success)
-    measure_in_process(targets, cookie, options.rounds, options.polls)
+    measure_in_process(targets, cookie, options.rounds, options.polls, progress)
     if not options.no_server:
-        measure_served(targets, cookie, options.served_rounds, options.seconds)
+        measure_served(targets, cookie, options.served_rounds, options.seconds, progress)
 
 
 if __name__ == "__main__":
