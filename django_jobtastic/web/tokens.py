@@ -22,8 +22,8 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django_jobtastic.web.result_reading import BACKEND_DOWN
 
 SALT = "django_jobtastic.status-token"
-#: Genuine tokens a process remembers (about 200 bytes each), so a job's every poll checks
-#: its token's signature once; emptied when full.
+#: Genuine tokens a process remembers (about 650 bytes each, the token included), so a
+#: job's every poll checks its token's signature once; emptied when full.
 MAX_VERIFIED = 1024
 #: Owner hashes a process remembers (one per session or user it serves).
 MAX_OWNERS = 4096
