@@ -1,7 +1,11 @@
-"""URLs of the status-view benchmark: the floor, ours and celery-progress's."""
+"""URLs of the status-view benchmark: the floors, ours and celery-progress's."""
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
@@ -25,8 +29,24 @@ def floor(request: HttpRequest) -> JsonResponse:
     return JsonResponse(FLOOR_BODY)
 
 
+@cache
+def _raw_redis() -> Any:
+    """A plain redis-py client of the result backend's Redis (one per process)."""
+    import redis
+
+    return redis.Redis.from_url(settings.CELERY_RESULT_BACKEND)
+
+
+def floor_get(request: HttpRequest, task_id: str) -> JsonResponse:
+    """The floor plus one raw GET of the task's key: the least a status poll can cost (one
+    request, one backend round trip), with nothing decoded, checked or encoded."""
+    _raw_redis().get(f"celery-task-meta-{task_id}")
+    return JsonResponse(FLOOR_BODY)
+
+
 urlpatterns = [
     path("floor/", floor),
+    path("floor-get/<str:task_id>/", floor_get),
     path("jobtastic/", include("django_jobtastic.urls")),
     path("celery-progress/", include("celery_progress.urls")),
 ]

@@ -1,6 +1,8 @@
 """Every JOBTASTIC_* setting: its default, its rule, and typed access read lazily.
 
-Read at access time, so ``override_settings`` takes effect at once. A wrong value is
+Read at first use and remembered until a setting changes (Django's ``setting_changed``, which
+``override_settings`` and pytest-django's ``settings`` send), so ``override_settings`` takes
+effect at once and a status poll does not look four settings up. A wrong value is
 reported naming the setting: by the system check ``django_jobtastic.E004`` at start-up
 (``manage.py check``, ``runserver``, ``migrate``...), and, where no checks run (gunicorn, a
 Celery worker ignores their outcome), as ``ImproperlyConfigured`` with the same text when it
@@ -16,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
 
 PREFIX = "JOBTASTIC_"
 
@@ -87,11 +90,30 @@ def _raw(name: str) -> Any:
     return getattr(settings, PREFIX + name, SETTINGS[name].default)
 
 
+#: Valid values as read (name without the prefix -> value), until a setting changes. A wrong
+#: value is never remembered: it raises on every read.
+_read: dict[str, Any] = {}
+
+
 def _value(name: str) -> Any:
+    try:
+        return _read[name]
+    except KeyError:
+        pass
     value = _raw(name)
     if not SETTINGS[name].valid(value):
         raise ImproperlyConfigured(problem(PREFIX + name, value, SETTINGS[name].expected))
+    _read[name] = value
     return value
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    """Forget every value read when one of ours changes (one's rule may name another's)."""
+    if setting.startswith(PREFIX):
+        _read.clear()
+
+
+setting_changed.connect(_forget, dispatch_uid="django_jobtastic.conf")
 
 
 def problem(full_name: str, value: Any, expected: str) -> str:

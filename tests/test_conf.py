@@ -53,3 +53,22 @@ def test_a_bad_setting_read_where_no_check_ran_names_itself(settings, name, valu
     setattr(settings, name, value)
     with pytest.raises(ImproperlyConfigured, match=rf"^{name} must be .*; it is "):
         read()
+
+
+def test_a_setting_read_before_a_change_is_read_again_after_it(settings):
+    assert conf.POLL_INTERVAL == 1.0  # read, and remembered
+    settings.JOBTASTIC_POLL_INTERVAL = 2.5
+    assert conf.POLL_INTERVAL == 2.5
+    with override_settings(JOBTASTIC_POLL_INTERVAL=4):
+        assert conf.POLL_INTERVAL == 4.0
+    assert conf.POLL_INTERVAL == 2.5
+
+
+def test_a_rule_naming_another_setting_follows_its_change(settings):
+    """JOBTASTIC_LOST_AFTER must exceed JOBTASTIC_HEARTBEAT_INTERVAL: a remembered valid
+    value is checked again once the other one changes."""
+    settings.JOBTASTIC_LOST_AFTER = 30
+    assert conf.LOST_AFTER == 30.0
+    settings.JOBTASTIC_HEARTBEAT_INTERVAL = 40
+    with pytest.raises(ImproperlyConfigured, match=r"^JOBTASTIC_LOST_AFTER must be "):
+        conf.LOST_AFTER  # noqa: B018

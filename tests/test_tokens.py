@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.db import SessionStore
 from django.core import signing
 from django.test import RequestFactory
 
+from django_jobtastic.web import tokens
 from django_jobtastic.web.tokens import (
     SALT,
     is_owner,
@@ -34,6 +38,21 @@ def test_damaged_token_reads_none(damage):
 
 def test_expired_token_reads_none():
     assert read_token(make_token("t-1", "user:7"), -1) is None
+
+
+def test_a_token_read_before_is_aged_on_every_read(monkeypatch):
+    token = make_token("t-1", "user:7")
+    assert read_token(token, 60) == ("t-1", "user:7")
+    later = time.time() + 61  # the signature's clock, a minute and a second on
+    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: later))
+    assert read_token(token, 60) is None
+
+
+def test_a_process_remembers_a_bounded_number_of_tokens(monkeypatch):
+    monkeypatch.setattr(tokens, "MAX_VERIFIED", 3)
+    for number in range(7):
+        assert read_token(make_token(f"t-{number}", "user:7"), DAY) is not None
+        assert len(tokens._verified) <= 3
 
 
 def test_token_signed_with_another_salt_reads_none():

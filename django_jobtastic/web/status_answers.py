@@ -15,7 +15,6 @@ from typing import Any
 
 from celery import states
 from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext, gettext_noop
 
 from django_jobtastic.web.kept_outcomes import settle_unstored
@@ -88,5 +87,5 @@ def json_bytes_response(body: bytes, status: int = 200) -> HttpResponse:
     # per-site cache middleware honours ("no-store" alone it caches), "no-store" keeps
     # browsers and proxies from storing it, and Vary: Cookie marks whose answer it is.
     response["Cache-Control"] = "private, no-store"
-    patch_vary_headers(response, ("Cookie",))
+    response["Vary"] = "Cookie"  # a new response has no Vary to add to
     return response

@@ -9,6 +9,7 @@ three the same way, so a token leaks nothing.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -21,6 +22,11 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django_jobtastic.web.result_reading import BACKEND_DOWN
 
 SALT = "django_jobtastic.status-token"
+#: Genuine tokens a process remembers (about 650 bytes each, the token included), so a
+#: job's every poll checks its token's signature once; emptied when full.
+MAX_VERIFIED = 1024
+#: Owner hashes a process remembers (one per session or user it serves).
+MAX_OWNERS = 4096
 
 
 def owner_of(request: HttpRequest) -> str:
@@ -57,7 +63,15 @@ def user_owner(pk: object) -> str:
 
 def _owner(kind: str, identity: object, secret: str | None = None) -> str:
     """``<kind>:<keyed hash of the identity>``: comparable, but reveals nothing."""
-    digest = salted_hmac(SALT, f"{kind}:{identity}", secret=secret, algorithm="sha256")
+    return _hashed_owner(
+        kind, f"{kind}:{identity}", settings.SECRET_KEY if secret is None else secret
+    )
+
+
+@lru_cache(maxsize=MAX_OWNERS)
+def _hashed_owner(kind: str, value: str, secret: str) -> str:
+    # Remembered by the key it is hashed with: a polling session's every poll hashes once.
+    digest = salted_hmac(SALT, value, secret=secret, algorithm="sha256")
     return f"{kind}:{digest.hexdigest()[:32]}"
 
 
@@ -101,18 +115,47 @@ class SignedStatus(NamedTuple):
     owner: str
 
 
+#: Genuine tokens by (token, SECRET_KEY, SECRET_KEY_FALLBACKS): what each holds and when it
+#: was signed (epoch seconds). A key dropped from the fallbacks no longer finds its tokens.
+_verified: dict[tuple[Any, ...], tuple[SignedStatus, int]] = {}
+
+
 def read_token(token: str, max_age: int) -> SignedStatus | None:
-    """The task id and owner in ``token`` if it is genuine and fresh; else None."""
+    """The task id and owner in ``token`` if it is genuine and fresh; else None.
+
+    A token's signature is checked once per process and signing keys (a poll would
+    otherwise pay two key derivations and a base64 and JSON decoding each time); its age
+    is checked on every call, as ``signing.loads(..., max_age=...)`` checks it.
+    """
+    keys = (token, settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+    found = _verified.get(keys)
+    if found is None:
+        found = _verify(token)
+        if found is None:
+            return None
+        if len(_verified) >= MAX_VERIFIED:
+            _verified.clear()
+        _verified[keys] = found
+    signed, signed_at = found
+    # Django's signatures' own clock (tests move it), and its comparison.
+    if signing.time.time() - signed_at > max_age:  # type: ignore[attr-defined]
+        return None
+    return signed
+
+
+def _verify(token: str) -> tuple[SignedStatus, int] | None:
+    """What a genuine token holds and when it was signed, at any age; else None."""
     try:
-        data: Any = signing.loads(token, salt=SALT, max_age=max_age)
+        data: Any = signing.TimestampSigner(salt=SALT).unsign_object(token)
+        signed_at = signing.b62_decode(token.rsplit(":", 2)[1])  # value:timestamp:signature
     except (signing.BadSignature, ValueError, TypeError):
-        return None  # SignatureExpired is a BadSignature too
+        return None
     if not isinstance(data, dict):
         return None
     task_id, owner = data.get("task"), data.get("owner")
     if not isinstance(task_id, str) or not isinstance(owner, str):
         return None
-    return SignedStatus(task_id, owner)
+    return SignedStatus(task_id, owner), signed_at
 
 
 class SessionStoreUnavailableError(ConnectionError):

@@ -9,7 +9,6 @@ moment (``answer_reuse.py``), so many pollers of one job cost one backend read.
 
 from __future__ import annotations
 
-import json
 import re
 
 from django.conf import settings
@@ -42,6 +41,8 @@ from django_jobtastic.web.tokens import is_owner, read_token
 
 #: The task ids the raw-id route accepts (Celery's are UUIDs; custom ids stay in this set).
 RAW_TASK_ID = re.compile(r"[A-Za-z0-9_.-]{1,255}")
+#: json.dumps(..., cls=DjangoJSONEncoder) without building an encoder per poll.
+_ENCODER = DjangoJSONEncoder()
 
 
 @csrf_exempt
@@ -116,4 +117,4 @@ def _read_status(task_id: str, debug: bool, poll_interval: float) -> bytes:
     except ResultNotReadableError as error:
         stored = error
     task = task_object(task_id, stored, debug=debug)
-    return json.dumps(status_body(task, poll_interval), cls=DjangoJSONEncoder).encode()
+    return _ENCODER.encode(status_body(task, poll_interval)).encode()
