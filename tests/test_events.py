@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -35,7 +35,7 @@ EVENT_WAIT = 20.0
 
 
 @pytest.fixture(params=["redis", "django-db"])
-def result_backend(request, monkeypatch) -> Iterator[Any]:
+def result_backend(request, monkeypatch, settings) -> Any:
     """Every thread's result backend for this test: Redis (its results database), whose
     publish the stream follows, or django-db, which its follower reads."""
     from django_celery_results.backends.database import DatabaseBackend
@@ -46,7 +46,7 @@ def result_backend(request, monkeypatch) -> Iterator[Any]:
         else DatabaseBackend(app=app, url="django-db")
     )
     monkeypatch.setattr(type(app), "backend", property(lambda self: backend))
-    monkeypatch.setattr(django_settings, "JOBTASTIC_POLL_INTERVAL", 0.05, raising=False)
+    settings.JOBTASTIC_POLL_INTERVAL = 0.05  # the django-db follower's reads
     return backend
 
 
