@@ -35,7 +35,7 @@ pyenv_python() {  # the newest ~/.pyenv interpreter matching a version glob, if 
 }
 
 run_suite .venv redis rabbitmq embedded
-echo "== .venv: the example project in Chromium (runserver and a worker, embedded set-up)"
+echo "== .venv: the example project in Chromium (uvicorn and a worker, embedded set-up)"
 .venv/bin/pytest tests/browser --cov --cov-append --cov-report= -q
 .venv/bin/coverage report --fail-under=95
 echo "== .venv: the short soak, faults while clients follow jobs (tests/soak/short.py, about 2 min)"
