@@ -120,7 +120,10 @@ def test_a_stream_carries_each_state_and_ends_at_success(worker, asgi_server, ma
     result = jobs.SteppedJob.delay(marker=marker)
     answers: list[dict[str, Any]] = []
     try:
-        wait_until(lambda: result.state == "PROGRESS", what="the job's first step")
+        wait_until(  # its first step written (before it, the run's 0 % write)
+            lambda: result.state == "PROGRESS" and result.info.get("completed") == 1,
+            what="the job's first step",
+        )
         token = token_of(status_url_for(owner, result.id))
         if on_redis:
             states, done, listener = published(result.id)
