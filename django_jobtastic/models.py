@@ -66,8 +66,10 @@ class KeptOutcome(models.Model):
 
     task_id = models.CharField(_("task id"), max_length=255, unique=True)
     state = models.CharField(_("state"), max_length=16)
-    #: SUCCESS: the value, as JSON; FAILURE: the exception as the result backend stores one.
-    result = models.JSONField(_("result"), null=True)
+    #: JSON text (any database holds it; a JSONField would make ``manage.py check`` ask the
+    #: database whether it can): SUCCESS, the value; FAILURE, the exception as the result
+    #: backend stores one.
+    result = models.TextField(_("result"))
     kept_at = models.DateTimeField(_("kept at"), db_index=True)
 
     class Meta:

@@ -21,6 +21,7 @@ from celery import states
 from celery.app.task import Context
 from celery.backends.redis import RedisBackend
 from django.conf import settings as django_settings
+from django.db import connections
 from django.test import AsyncClient, Client
 
 from django_jobtastic.web import events as events_module
@@ -53,6 +54,15 @@ def result_backend(request, monkeypatch, settings) -> Any:
 def store(backend: Any, task_id: str, result: Any, state: str) -> None:
     request = Context(id=task_id, task="tests.jobs.Job", args=[], kwargs={})
     backend.store_result(task_id, result, state, request=request)
+
+
+def store_elsewhere(backend: Any, task_id: str, result: Any, state: str) -> None:
+    """``store`` from another thread (``asyncio.to_thread``), its database connection closed
+    (else it stays open until the thread goes)."""
+    try:
+        store(backend, task_id, result, state)
+    finally:
+        connections.close_all()
 
 
 def token_of(url: str) -> str:
@@ -116,10 +126,16 @@ def test_a_stream_sends_each_state_and_ends_when_the_job_is_ready(result_backend
         assert response["Cache-Control"] == "private, no-store"
         seen = [await stream.next(), await stream.next()]
         await asyncio.to_thread(
-            store, result_backend, task_id, {**PROGRESS_META, "progress_percent": 60.0}, "PROGRESS"
+            store_elsewhere,
+            result_backend,
+            task_id,
+            {**PROGRESS_META, "progress_percent": 60.0},
+            "PROGRESS",
         )
         seen.append(await stream.next())
-        await asyncio.to_thread(store, result_backend, task_id, {"rows": 3}, states.SUCCESS)
+        await asyncio.to_thread(
+            store_elsewhere, result_backend, task_id, {"rows": 3}, states.SUCCESS
+        )
         seen.append(await stream.next())
         seen.append(await stream.next())  # the end
         return seen
@@ -266,7 +282,7 @@ def test_on_redis_many_streams_of_one_job_share_one_subscription():
         numsub = await asyncio.to_thread(
             lambda: dict(redis.Redis.from_url(backend.url).pubsub_numsub(channel))
         )
-        await asyncio.to_thread(store, backend, task_id, {**PROGRESS_META}, "PROGRESS")
+        await asyncio.to_thread(store_elsewhere, backend, task_id, {**PROGRESS_META}, "PROGRESS")
         handed = [await asyncio.wait_for(inbox.get(), EVENT_WAIT) for inbox in inboxes]
         for inbox in inboxes:
             await follower.unfollow([task_id], inbox)
@@ -280,7 +296,11 @@ def test_the_widget_offers_the_stream_under_asgi_only():
     owner, task_id = Client(), new_id()
     status_url_for(owner, task_id)  # granted
     under_wsgi = owner.get(f"/widget/{task_id}/").content.decode()
-    under_asgi = async_to_sync(session_client(owner).get)(f"/widget/{task_id}/").content.decode()
+
+    async def ask() -> Any:
+        return await session_client(owner).get(f"/widget/{task_id}/")
+
+    under_asgi = async_to_sync(ask)().content.decode()
     assert "data-jobtastic-batch-url" in under_wsgi
     assert "data-jobtastic-events-url" not in under_wsgi
     assert 'data-jobtastic-events-url="/jobtastic/events/"' in under_asgi

@@ -141,7 +141,7 @@ def test_the_ids_remembered_without_an_outcome_are_bounded(monkeypatch):
 def test_keeping_an_outcome_drops_those_older_than_a_status_url(settings):
     settings.JOBTASTIC_TOKEN_MAX_AGE = 3600
     old = datetime.now(timezone.utc) - timedelta(seconds=3601)
-    KeptOutcome.objects.create(task_id="expired", state="FAILURE", result=None, kept_at=old)
+    KeptOutcome.objects.create(task_id="expired", state="FAILURE", result="null", kept_at=old)
     granted_unstored(Client(), new_id(), "FAILURE")
     assert not KeptOutcome.objects.filter(task_id="expired").exists()
     assert KeptOutcome.objects.count() == 1

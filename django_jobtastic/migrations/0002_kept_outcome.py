@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ),
                 ("task_id", models.CharField(max_length=255, unique=True, verbose_name="task id")),
                 ("state", models.CharField(max_length=16, verbose_name="state")),
-                ("result", models.JSONField(null=True, verbose_name="result")),
+                ("result", models.TextField(verbose_name="result")),
                 ("kept_at", models.DateTimeField(db_index=True, verbose_name="kept at")),
             ],
             options={

@@ -19,7 +19,6 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from celery import current_app
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
@@ -28,11 +27,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext, gettext_noop
-from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
 from django_jobtastic.web.batch_status import owned_task_ids, requested_tokens
-from django_jobtastic.web.live_updates import Inbox, follower_for
+from django_jobtastic.web.live_updates import Inbox, follower_for, in_thread
 from django_jobtastic.web.result_reading import (
     BACKEND_DOWN,
     ResultBackendUnavailableError,
@@ -59,7 +57,6 @@ WSGI_MESSAGE = gettext_noop(
 _DOWN: tuple[type[Exception], ...] = (ResultBackendUnavailableError, *BACKEND_DOWN)
 
 
-@csrf_exempt
 async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """``events/?t=…``: ``text/event-stream`` of the tokens' tasks (see the module)."""
     if request.method not in READ_METHODS:
@@ -70,8 +67,8 @@ async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if isinstance(tokens, HttpResponse):
         return tokens
     try:
-        owned = await sync_to_async(owned_task_ids)(request, tokens)
-        first = await sync_to_async(read_task_states)(list(dict.fromkeys(owned.values())))
+        owned = await in_thread(owned_task_ids)(request, tokens)
+        first = await in_thread(read_task_states)(list(dict.fromkeys(owned.values())))
     except _DOWN as error:
         return unavailable(error)
     stream = _Stream(tokens, owned, translation.get_language(), bool(settings.DEBUG))
@@ -80,6 +77,11 @@ async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     patch_vary_headers(response, ("Cookie",))
     return response
+
+
+# Exempt from CSRF, as the other read-only views (a POST gets this view's JSON 405): set by
+# hand, since Django 4.2's csrf_exempt wraps a coroutine function into a plain one.
+events.csrf_exempt = True  # type: ignore[attr-defined]
 
 
 class _Stream:
@@ -119,7 +121,7 @@ class _Stream:
         await follower.follow(followed, inbox)
         try:
             # States stored between the first read and following are read once more.
-            again = await sync_to_async(read_task_states)(sorted(running))
+            again = await in_thread(read_task_states)(sorted(running))
             for task_id, state in again.items():
                 for chunk in await self._answer(task_id, state):
                     yield chunk
@@ -127,7 +129,7 @@ class _Stream:
             while running:
                 try:
                     task_id, news = await asyncio.wait_for(inbox.get(), KEEP_ALIVE_SECONDS)
-                except TimeoutError:
+                except asyncio.TimeoutError:  # the builtin one from Python 3.11 on
                     yield ": keep-alive\n\n"
                     for silent in sorted(running):  # lost, or its estimate aged
                         for chunk in await self._answer(silent, self.latest[silent]):
@@ -147,7 +149,7 @@ class _Stream:
     async def _answer(self, task_id: str, state: TaskState | ResultNotReadableError) -> list[str]:
         """The events for ``task_id``'s new state: one per token, none if nothing changed."""
         self.latest[task_id] = state
-        task = await sync_to_async(self._in_language)(
+        task = await in_thread(self._in_language)(
             task_object, task_id, state, debug=self.debug, lost_after=conf.LOST_AFTER
         )
         encoded = json.dumps(task, cls=DjangoJSONEncoder)

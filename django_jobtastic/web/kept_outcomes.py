@@ -12,6 +12,7 @@ without one never gets one: each process asks once per job, and remembers the an
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -42,7 +43,7 @@ def keep(result: UnstoredResult) -> None:
         kept = current_app.backend.prepare_exception(value, "json")
     else:
         kept = jsonable(value)
-    fields = {"state": state, "result": kept, "kept_at": db_time(now())}
+    fields = {"state": state, "result": json.dumps(kept), "kept_at": db_time(now())}
     try:
         with transaction.atomic():
             KeptOutcome.objects.update_or_create(task_id=result.id, defaults=fields)
@@ -70,7 +71,8 @@ def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
     if row is None:
         _remember_without(task_id)
         return stored
-    state, kept = row
+    state, text = row
+    kept = json.loads(text)
     backend = current_app.backend
     value: Any = backend.exception_to_python(kept) if state == states.FAILURE else kept
     try:

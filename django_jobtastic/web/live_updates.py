@@ -18,10 +18,11 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Iterable
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from django_jobtastic.conf import conf
 from django_jobtastic.web.result_reading import (
@@ -34,6 +35,8 @@ from django_jobtastic.web.result_reading import (
 )
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Put in every inbox when the follower lost its source: the streams end.
 CONTACT_LOST = ("", None)
@@ -193,7 +196,7 @@ class ReadingFollower:
             if not task_ids:
                 return
             try:
-                states = await sync_to_async(read_task_states)(task_ids)
+                states = await in_thread(read_task_states)(task_ids)
             except ResultBackendUnavailableError as error:
                 logger.warning("Jobtastic: cannot read the followed job states: %s", error)
                 continue  # the streams keep their last state, and their keep-alives
@@ -201,6 +204,19 @@ class ReadingFollower:
                 if self._last.get(task_id) != state:
                     self._last[task_id] = state
                     self._inboxes.hand(task_id, state)
+
+
+def in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``function`` run in Django's thread for sync code, its database connections closed
+    when it returns: a stream lives for minutes and holds no connection between reads."""
+
+    def closing(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return sync_to_async(closing)
 
 
 #: Per event loop, its follower (a process serves its streams from one loop).
