@@ -212,11 +212,16 @@ def _store(
     defaults: dict[str, Any] = {"granted_at": db_time(at), "cancelled_at": cancelled}
     if name:
         defaults["task_name"] = name
-    try:
-        with transaction.atomic():
-            Grant.objects.update_or_create(**owner, task_id=task_id, defaults=defaults)
-    except IntegrityError:  # a concurrent grant of the same job inserted it first
-        Grant.objects.filter(**owner, task_id=task_id).update(**defaults)
+    # An UPDATE, then an INSERT if there was nothing to update: never a read and then a
+    # write in one transaction, which SQLite (before Django 5.1's IMMEDIATE transactions)
+    # refuses at once with "database is locked" while another connection writes.
+    mine = Grant.objects.filter(**owner, task_id=task_id)
+    if not mine.update(**defaults):
+        try:
+            with transaction.atomic():
+                Grant.objects.create(**owner, task_id=task_id, **defaults)
+        except IntegrityError:  # a concurrent grant of the same job inserted it first
+            mine.update(**defaults)
     kept = (
         _fresh()
         .filter(**owner)
