@@ -47,7 +47,7 @@ MAX_TOKENS = 50
 NO_TOKENS_MESSAGE = gettext_noop("Name the jobs to read: status/?t=<token>&t=<token>.")
 TOO_MANY_TOKENS_MESSAGE = gettext_noop("At most %(limit)d jobs can be read in one request.")
 #: The result backend, or the session store or database the owner check needs, is down.
-_DOWN: tuple[type[Exception], ...] = (ResultBackendUnavailableError, *BACKEND_DOWN)
+DOWN: tuple[type[Exception], ...] = (ResultBackendUnavailableError, *BACKEND_DOWN)
 
 
 @csrf_exempt
@@ -61,7 +61,7 @@ def statuses(request: HttpRequest) -> HttpResponse:
     try:
         owned = owned_task_ids(request, tokens)
         stored = read_task_states(list(dict.fromkeys(owned.values()))) if owned else {}
-    except _DOWN as error:
+    except DOWN as error:
         return unavailable(error)
     body = {"tasks": _answers(tokens, owned, stored), "poll_interval": conf.POLL_INTERVAL}
     return json_bytes_response(json.dumps(body, cls=DjangoJSONEncoder).encode())

@@ -29,10 +29,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext, gettext_noop
 
 from django_jobtastic.conf import conf
-from django_jobtastic.web.batch_status import owned_task_ids, requested_tokens
+from django_jobtastic.web.batch_status import DOWN, owned_task_ids, requested_tokens
 from django_jobtastic.web.live_updates import Inbox, follower_for, in_thread
 from django_jobtastic.web.result_reading import (
-    BACKEND_DOWN,
     ResultBackendUnavailableError,
     ResultNotReadableError,
     TaskState,
@@ -54,7 +53,6 @@ RECONNECT_MILLISECONDS = 3000
 WSGI_MESSAGE = gettext_noop(
     "Live updates need an ASGI server: read status/?t=<token>&t=<token> instead."
 )
-_DOWN: tuple[type[Exception], ...] = (ResultBackendUnavailableError, *BACKEND_DOWN)
 
 
 async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
@@ -69,7 +67,7 @@ async def events(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     try:
         owned = await in_thread(owned_task_ids)(request, tokens)
         first = await in_thread(read_task_states)(list(dict.fromkeys(owned.values())))
-    except _DOWN as error:
+    except DOWN as error:
         return unavailable(error)
     stream = _Stream(tokens, owned, translation.get_language(), bool(settings.DEBUG))
     response = StreamingHttpResponse(stream.events(first), content_type="text/event-stream")
