@@ -161,3 +161,26 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A Redis server of the benchmark's own (no persistence), answering when returned: its
+    ``INFO commandstats`` count the benchmark's round trips and nobody else's."""
+    import redis
+
+    command = [
+        *(shutil.which("redis-server") or "redis-server", "--port", str(port)),
+        *("--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        *("--maxclients", "20000"),
+    ]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+
+    def pings() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    wait_until(pings, what="the benchmark's Redis")
+    return server

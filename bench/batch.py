@@ -26,10 +26,8 @@ import http.client
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -43,27 +41,6 @@ from bench import _harness
 POLLS = 20  # sequential poll intervals counted for round trips
 CLIENTS = 4  # polling processes during the throughput rounds
 REQUEST_LINE_LIMIT = 0  # no limit: gunicorn allows at most 8190 bytes (4094 by default)
-
-
-def start_result_backend(port: int) -> subprocess.Popen[bytes]:
-    """A Redis server of the benchmark's own (no persistence), answering when returned."""
-    import redis
-
-    command = [
-        *(shutil.which("redis-server") or "redis-server", "--port", str(port)),
-        *("--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-    ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-
-    def pings() -> bool:
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
-
-    _harness.wait_until(pings, what="the benchmark's Redis")
-    return server
 
 
 def progress_tasks(bars: int) -> list[str]:
@@ -169,7 +146,7 @@ def main() -> None:
     backend_port = _harness.free_port()
     results_url = f"redis://127.0.0.1:{backend_port}/0"
     os.environ["JOBTASTIC_TEST_RESULT_BACKEND"] = results_url  # this process and gunicorn
-    server_of_results = start_result_backend(backend_port)
+    server_of_results = _harness.start_redis(backend_port)
     try:
         _harness.setup("redis")
         from bench.status_view import session_cookie, start_server, wait_for_server

@@ -69,3 +69,21 @@ def plain_count(marker: str, hold: bool = False) -> str:
     if hold:
         probe.wait_for_release(marker)
     return marker
+
+
+class PacedProgressJob(JobtasticTask):
+    """Waits for the benchmark's go, then writes progress ``steps`` times, ``pause`` apart,
+    noting the clock just before each ``update_progress`` call (bench/push.py)."""
+
+    significant_kwargs = ["marker"]
+    herd_avoidance_timeout = 0
+    progress_interval = 0  # every call writes
+
+    def calculate_result(self, marker: str, steps: int, pause: float) -> int:
+        probe.wait_for_release(marker)
+        for done in range(1, steps + 1):
+            time.sleep(pause)
+            began = time.time()
+            self.update_progress(done, steps)
+            probe.note(marker, f"{done} {began}")
+        return steps

@@ -26,6 +26,7 @@ from django.test import AsyncClient, Client
 
 from django_jobtastic.web import events as events_module
 from django_jobtastic.web import live_updates
+from django_jobtastic.web.result_reading import TaskState
 from tests.celery_app import app
 from tests.statuses import PROGRESS_META, new_id, status_url_for
 
@@ -286,10 +287,40 @@ def test_on_redis_many_streams_of_one_job_share_one_subscription():
         handed = [await asyncio.wait_for(inbox.get(), EVENT_WAIT) for inbox in inboxes]
         for inbox in inboxes:
             await follower.unfollow([task_id], inbox)
-        assert all(state.state == "PROGRESS" for _, state in handed)
+        assert all(change.state.state == "PROGRESS" for _, change in handed)
+        assert handed[0][1] is handed[1][1]  # one change for both: its answer is shared
         return int(numsub[channel.encode()])
 
     assert async_to_sync(follow_twice)() == 1
+
+
+def test_streams_handed_one_change_work_out_its_answer_once(monkeypatch):
+    """1,000 viewers of a job cost one answer per change and language, not 1,000."""
+    worked_out: list[str] = []
+    encoded = events_module._encoded
+
+    def counting(task_id: str, state: Any, language: str, debug: bool) -> tuple[bool, bytes]:
+        worked_out.append(language)
+        return encoded(task_id, state, language, debug)
+
+    monkeypatch.setattr(events_module, "_encoded", counting)
+    task_id = new_id()
+    now = datetime.now(timezone.utc).isoformat()
+    meta = {**PROGRESS_META, "alive_at": now, "updated_at": now}
+    change = live_updates.Change(TaskState("PROGRESS", meta, None))
+
+    async def viewers() -> list[tuple[bool, bytes]]:
+        languages = ["en", "en", "en", "de", "de"]
+        return await asyncio.gather(
+            *(events_module._shared_answer(task_id, change, code, False) for code in languages)
+        )
+
+    answers = async_to_sync(viewers)()
+    assert sorted(worked_out) == ["de", "en"]
+    assert len(set(answers[:3])) == 1
+    ready, body = answers[0]
+    assert not ready
+    assert json.loads(body)["status"] == "PROGRESS"
 
 
 def test_the_widget_offers_the_stream_under_asgi_only():

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,7 +31,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from django_jobtastic.conf import conf
 from django_jobtastic.web.batch_status import DOWN, owned_task_ids, requested_tokens
-from django_jobtastic.web.live_updates import Inbox, follower_for, in_thread
+from django_jobtastic.web.live_updates import Change, Inbox, follower_for, in_thread
 from django_jobtastic.web.result_reading import (
     ResultBackendUnavailableError,
     ResultNotReadableError,
@@ -93,21 +94,26 @@ class _Stream:
         self.tokens_of: dict[str, list[str]] = {}
         for token, task_id in owned.items():
             self.tokens_of.setdefault(task_id, []).append(token)
-        self.sent: dict[str, str] = {}  # task id -> the task object last sent, as JSON
+        # Each token's event up to its task object, made once: 1,000 streams, 1,000 events.
+        self.heads = {
+            token: f'event: status\ndata: {{"token": {json.dumps(token)}, "task": '.encode()
+            for token in owned
+        }
+        self.sent: dict[str, bytes] = {}  # task id -> the task object last sent, as JSON
         self.latest: dict[str, TaskState | ResultNotReadableError] = {}
         self.ended: set[str] = set()  # task ids whose last answer was ready
 
     async def events(
         self, first: dict[str, TaskState | ResultNotReadableError]
-    ) -> AsyncIterator[str]:
-        yield f"retry: {RECONNECT_MILLISECONDS}\n\n"
+    ) -> AsyncIterator[bytes]:
+        yield f"retry: {RECONNECT_MILLISECONDS}\n\n".encode()
         refusal = {"error": self._in_language(gettext, NOT_FOUND_MESSAGE)}
         for token in self.tokens:
             if token not in self.owned:
                 yield _event({"token": token, **refusal})
         running: set[str] = set()
         for task_id, state in first.items():
-            for chunk in await self._answer(task_id, state):
+            for chunk in await self._answer(task_id, Change(state)):
                 yield chunk
             if not self._ready(task_id):
                 running.add(task_id)
@@ -121,45 +127,43 @@ class _Stream:
             # States stored between the first read and following are read once more.
             again = await in_thread(read_task_states)(sorted(running))
             for task_id, state in again.items():
-                for chunk in await self._answer(task_id, state):
+                for chunk in await self._answer(task_id, Change(state)):
                     yield chunk
             running = {task_id for task_id in running if not self._ready(task_id)}
+            heard = set(running)  # tasks with news since the last beat
+            _beat_for().join(inbox)
             while running:
-                try:
-                    task_id, news = await asyncio.wait_for(inbox.get(), KEEP_ALIVE_SECONDS)
-                except asyncio.TimeoutError:  # the builtin one from Python 3.11 on
-                    yield ": keep-alive\n\n"
-                    for silent in sorted(running):  # lost, or its estimate aged
-                        for chunk in await self._answer(silent, self.latest[silent]):
-                            yield chunk
-                else:
-                    if news is None:  # CONTACT_LOST: the follower lost its source
-                        return  # the client polls instead
+                task_id, news = await inbox.get()
+                if news is not None:
                     if task_id in running:
+                        heard.add(task_id)
                         for chunk in await self._answer(task_id, news):
                             yield chunk
+                elif (task_id, news) == BEAT:
+                    yield b": keep-alive\n\n"
+                    for silent in sorted(running - heard):  # lost, or its estimate aged
+                        for chunk in await self._answer(silent, Change(self.latest[silent])):
+                            yield chunk
+                    heard = set()
+                else:  # CONTACT_LOST: the follower lost its source
+                    return  # the client polls instead
                 running = {task_id for task_id in running if not self._ready(task_id)}
         except ResultBackendUnavailableError:
             return  # the client polls instead, and is told 503 while it lasts
         finally:
+            _beat_for().leave(inbox)
             await follower.unfollow(followed, inbox)
 
-    async def _answer(self, task_id: str, state: TaskState | ResultNotReadableError) -> list[str]:
+    async def _answer(self, task_id: str, change: Change) -> list[bytes]:
         """The events for ``task_id``'s new state: one per token, none if nothing changed."""
-        self.latest[task_id] = state
-        task = await in_thread(self._in_language)(
-            task_object, task_id, state, debug=self.debug, lost_after=conf.LOST_AFTER
-        )
-        encoded = json.dumps(task, cls=DjangoJSONEncoder)
+        self.latest[task_id] = change.state
+        ready, encoded = await _shared_answer(task_id, change, self.language, self.debug)
         if self.sent.get(task_id) == encoded:
             return []
         self.sent[task_id] = encoded
-        if task.get("ready"):
+        if ready:
             self.ended.add(task_id)
-        return [
-            f'event: status\ndata: {{"token": {json.dumps(token)}, "task": {encoded}}}\n\n'
-            for token in self.tokens_of.get(task_id, [])
-        ]
+        return [self.heads[token] + encoded + b"}\n\n" for token in self.tokens_of[task_id]]
 
     def _ready(self, task_id: str) -> bool:
         return task_id in self.ended
@@ -169,5 +173,77 @@ class _Stream:
             return function(*args, **kwargs)
 
 
-def _event(data: dict[str, Any]) -> str:
-    return f"event: status\ndata: {json.dumps(data, cls=DjangoJSONEncoder)}\n\n"
+async def _shared_answer(
+    task_id: str, change: Change, language: str, debug: bool
+) -> tuple[bool, bytes]:
+    """Whether ``change`` is ready, and its task object as JSON: worked out once per
+    language and DEBUG for all the streams that were handed ``change`` (one thread hop and
+    one encoding per change, not per viewer)."""
+    key = ("answer", language, debug)
+    answer = change.shared.get(key)
+    if answer is not None and answer.done():
+        return answer.result()  # type: ignore[no-any-return]
+    if answer is None:
+        answer = asyncio.ensure_future(in_thread(_encoded)(task_id, change.state, language, debug))
+        answer.add_done_callback(_retrieved)  # a stream may be gone by the time it fails
+        change.shared[key] = answer
+    # Shielded: a stream that closes while waiting must not cancel the others' answer.
+    return await asyncio.shield(answer)
+
+
+def _encoded(
+    task_id: str, state: TaskState | ResultNotReadableError, language: str, debug: bool
+) -> tuple[bool, bytes]:
+    with translation.override(language):
+        task = task_object(task_id, state, debug=debug, lost_after=conf.LOST_AFTER)
+    return bool(task.get("ready")), json.dumps(task, cls=DjangoJSONEncoder).encode()
+
+
+def _retrieved(answer: asyncio.Future[Any]) -> None:
+    if not answer.cancelled():
+        answer.exception()
+
+
+def _event(data: dict[str, Any]) -> bytes:
+    return f"event: status\ndata: {json.dumps(data, cls=DjangoJSONEncoder)}\n\n".encode()
+
+
+#: What the beat puts in every inbox (``live_updates.CONTACT_LOST`` is the other signal).
+BEAT = ("beat", None)
+
+
+class _Beat:
+    """One timer per process (and event loop) for the keep-alives of every open stream:
+    cheaper than a timeout on each stream's every wait, which 1,000 streams pay per event."""
+
+    def __init__(self) -> None:
+        self._inboxes: set[Inbox] = set()
+        self._timer: asyncio.Task[None] | None = None
+
+    def join(self, inbox: Inbox) -> None:
+        self._inboxes.add(inbox)
+        if self._timer is None or self._timer.done():
+            self._timer = asyncio.ensure_future(self._beat())
+
+    def leave(self, inbox: Inbox) -> None:
+        self._inboxes.discard(inbox)
+        if not self._inboxes and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def _beat(self) -> None:
+        while self._inboxes:
+            await asyncio.sleep(KEEP_ALIVE_SECONDS)
+            for inbox in list(self._inboxes):
+                inbox.put_nowait(BEAT)
+
+
+_beats: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Beat] = weakref.WeakKeyDictionary()
+
+
+def _beat_for() -> _Beat:
+    loop = asyncio.get_running_loop()
+    beat = _beats.get(loop)
+    if beat is None:
+        beat = _beats[loop] = _Beat()
+    return beat

@@ -8,8 +8,10 @@ one message however many people watch it. On other backends the follower reads t
 followed tasks itself, all in one round trip, once per poll interval, and hands on what
 changed: one reader per process, however many streams.
 
-A stream's inbox receives ``(task_id, state)`` pairs, or ``CONTACT_LOST`` when the follower
-cannot go on (Redis went away): the stream then ends, and its client falls back to polling.
+A stream's inbox receives ``(task_id, change)`` pairs, or ``CONTACT_LOST`` when the
+follower cannot go on (Redis went away): the stream then ends, and its client falls back to
+polling. Every stream following a task gets the same ``Change``, so that what they work out
+from it (their answer) is worked out once, however many streams there are.
 """
 
 from __future__ import annotations
@@ -43,7 +45,19 @@ CONTACT_LOST = ("", None)
 #: Seconds the Redis reader waits for a message before looking whether anyone still listens.
 READ_WAIT = 1.0
 
-Inbox = asyncio.Queue[tuple[str, "TaskState | ResultNotReadableError | None"]]
+
+class Change:
+    """A task's stored state, as handed to every stream following the task; ``shared``
+    holds what those streams work out from it once for all."""
+
+    __slots__ = ("shared", "state")
+
+    def __init__(self, state: TaskState | ResultNotReadableError) -> None:
+        self.state = state
+        self.shared: dict[Any, Any] = {}
+
+
+Inbox = asyncio.Queue[tuple[str, Change | None]]
 
 
 class Follower(Protocol):
@@ -82,8 +96,9 @@ class _Inboxes:
         return gone
 
     def hand(self, task_id: str, state: TaskState | ResultNotReadableError) -> None:
+        change = Change(state)
         for inbox in list(self.by_task.get(task_id, ())):
-            inbox.put_nowait((task_id, state))
+            inbox.put_nowait((task_id, change))
 
     def lose_all(self) -> None:
         for inbox in {inbox for inboxes in self.by_task.values() for inbox in inboxes}:
@@ -207,8 +222,11 @@ class ReadingFollower:
 
 
 def in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """``function`` run in Django's thread for sync code, its database connections closed
-    when it returns: a stream lives for minutes and holds no connection between reads."""
+    """``function`` run in a thread of the loop's pool, its database connections closed
+    when it returns: a stream lives for minutes and holds no connection between reads.
+
+    Not in the request's own thread (``thread_sensitive``): every open stream would keep a
+    thread of its own for as long as it lasts, 1,000 threads for 1,000 viewers."""
 
     def closing(*args: Any, **kwargs: Any) -> T:
         try:
@@ -216,7 +234,7 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Awaitable[T]]:
         finally:
             connections.close_all()
 
-    return sync_to_async(closing)
+    return sync_to_async(closing, thread_sensitive=False)
 
 
 #: Per event loop, its follower (a process serves its streams from one loop).
