@@ -115,7 +115,9 @@ export function describeWaiting(waited, messages, language, startsIn = null) {
 
 /**
  * `task` as it reads `seconds` after it was sent: the time left less those seconds (never
- * below 0, then `overdue`). A queued job's wait is counted from `queued_at` on its own.
+ * below 0, then `overdue`). A queued job's wait is counted from `queued_at` on its own. The
+ * bar of a job that reports no progress moves with time, as the server moves it: its percent
+ * is the share of its expected duration (time passed plus time left) that has passed.
  */
 export function agedTask(task, seconds) {
   const progress = task.progress;
@@ -125,12 +127,17 @@ export function agedTask(task, seconds) {
   }
   const left = progress.time_remaining - seconds;
   const startsIn = typeof task.starts_in === "number" ? Math.max(0, task.starts_in - seconds) : null;
-  return {
-    ...task,
-    ...(startsIn === null ? {} : { starts_in: startsIn }),
-    progress: { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 },
-  };
+  const aged = { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 };
+  const percent = clampPercent(progress.percent);
+  if (progress.from_history === true && progress.completed == null && percent < TIMED_PERCENT_CAP) {
+    const expected = progress.time_remaining / (1 - percent / 100);
+    aged.percent = Math.min(TIMED_PERCENT_CAP, percent + (100 * seconds) / expected);
+  }
+  return { ...task, ...(startsIn === null ? {} : { starts_in: startsIn }), progress: aged };
 }
+
+/** Where a bar that moves with time stops until the job ends (the server's cap too). */
+export const TIMED_PERCENT_CAP = 99;
 
 export function clampPercent(value) {
   const number = Number(value);

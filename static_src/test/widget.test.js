@@ -7,6 +7,7 @@ import { WIDGET, closePages, page, progress, server, sleep, task, until } from "
 
 import {
   DEFAULT_MESSAGES,
+  agedTask,
   describeProgress,
   describeWaiting,
   durationInWords,
@@ -105,6 +106,27 @@ test("with history, an estimate shows from the start and for a job without progr
     "Taking longer than expected…");
   assert.equal(say({ percent: 1, time_remaining: 90, completed: 3 }),
     "Your job is getting started. Working on an estimate…", "no history: as before");
+});
+
+test("between pushed answers, a bar that moves with time keeps moving", () => {
+  const timed = task("PROGRESS", {
+    progress: { percent: 25, time_remaining: 75, completed: null, from_history: true, overdue: false },
+  });
+  assert.deepEqual(
+    [agedTask(timed, 25).progress.percent, agedTask(timed, 25).progress.time_remaining],
+    [50, 50],
+  );
+  assert.equal(agedTask(timed, 500).progress.percent, 99);
+  assert.equal(agedTask(timed, 500).progress.overdue, true);
+  const counted = task("PROGRESS", {
+    progress: { percent: 25, time_remaining: 75, completed: 1, from_history: true, overdue: false },
+  });
+  assert.equal(agedTask(counted, 25).progress.percent, 25, "a job that counts moves by its count");
+  const queued = task("PENDING", {
+    starts_in: 30,
+    progress: { percent: 0, time_remaining: 90, completed: null, overdue: false },
+  });
+  assert.deepEqual([agedTask(queued, 10).starts_in, agedTask(queued, 10).progress.percent], [20, 0]);
 });
 
 test("a queued job with history says when it should start", () => {

@@ -353,12 +353,15 @@
     }
     const left = progress.time_remaining - seconds;
     const startsIn = typeof task.starts_in === "number" ? Math.max(0, task.starts_in - seconds) : null;
-    return {
-      ...task,
-      ...startsIn === null ? {} : { starts_in: startsIn },
-      progress: { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 }
-    };
+    const aged = { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 };
+    const percent = clampPercent(progress.percent);
+    if (progress.from_history === true && progress.completed == null && percent < TIMED_PERCENT_CAP) {
+      const expected = progress.time_remaining / (1 - percent / 100);
+      aged.percent = Math.min(TIMED_PERCENT_CAP, percent + 100 * seconds / expected);
+    }
+    return { ...task, ...startsIn === null ? {} : { starts_in: startsIn }, progress: aged };
   }
+  var TIMED_PERCENT_CAP = 99;
   function clampPercent(value) {
     const number = Number(value);
     if (!Number.isFinite(number)) return 0;
