@@ -204,6 +204,20 @@ def test_a_class_without_progress_gets_a_bar_moved_by_time():
     assert tracker.initial_meta(now=100.0)["expected_duration"] == 42.0
 
 
+def test_a_live_estimate_without_a_shape_to_lean_on_is_not_from_history():
+    history = Expectation(None, 42.0, None, None, timed=True)  # runs that reported nothing
+    tracker = ProgressTracker(0, lambda meta: True, now=0.0, history=history)
+    assert tracker.meta(0, 10, None, now=1.0)["from_history"] is True
+    assert "from_history" not in tracker.meta(1, 10, None, now=2.0)
+
+
+def test_a_live_estimate_leaning_on_a_shape_is_from_history():
+    history = Expectation(None, 10.0, 0.1, EVEN, timed=False)
+    tracker = ProgressTracker(0, lambda meta: True, now=0.0, history=history)
+    meta = tracker.meta(10, 100, None, now=1.0)
+    assert (meta["from_history"], meta["time_remaining"]) == (True, 9.0)
+
+
 def test_a_run_records_its_shape_from_its_writes():
     tracker = ProgressTracker(0, lambda meta: True, now=0.0)
     for second in range(1, 10):

@@ -208,8 +208,11 @@ class ProgressTracker:
             "started_at": self.started_at,
             **_written_now(),
         }
-        if self._history is not None:
-            meta["from_history"] = True  # readers show it from the start, not after 2 %
+        history = self._history
+        if history is not None and (completed <= 0 or history.shape is not None):
+            # The estimate leans on earlier runs: readers show it from the start, not after
+            # 2 % (a class whose runs reported no progress has no shape to lean on).
+            meta["from_history"] = True
         return meta
 
     def _note_sample(self, now: float, completed: int, total: int) -> None:
