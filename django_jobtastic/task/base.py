@@ -93,7 +93,7 @@ class JobtasticTask(SubmittingTask):
             raise Ignore()
         if getattr(self.request, CANCEL_FLAG, False):  # cancelled while it was queued
             end_cancelled(self, args, kwargs)
-        history = self._cache_alias_for_history()
+        history_cache = self._cache_alias_for_history()
         tracker = progress.ProgressTracker(
             self._progress_interval,
             store,
@@ -103,7 +103,9 @@ class JobtasticTask(SubmittingTask):
             cancel_requested=cancel_reader(self, str(self.request.id))
             if self.cancellable
             else None,
-            history=None if history is None else run_history.expectation(history, self.name),
+            history=None
+            if history_cache is None
+            else run_history.expectation(history_cache, self.name),
         )
         outer = progress.enter(tracker)
         tracker.write_initial()
@@ -127,9 +129,9 @@ class JobtasticTask(SubmittingTask):
             self._outlived_its_verdict()
         if tracker.cancelled:  # after close(): no held point can land on REVOKED
             end_cancelled(self, args, kwargs)
-        if history is not None:
+        if history_cache is not None:  # a successful run joins its class's history
             waited = getattr(self.request, QUEUE_WAIT_FLAG, None)
-            run_history.remember(history, self.name, replace(finished, wait=waited))
+            run_history.remember(history_cache, self.name, replace(finished, wait=waited))
         self._remember_eager_outcome(result)
         return result
 

@@ -154,7 +154,7 @@ class SubmittingTask(PublishingTask):
         """What a queued job's PENDING record holds: when, and what its history expects.
 
         The expectation is read here, once per submission, so the status view reads it with
-        the state it reads anyway (and the raw-id and batch views, and Flask, alike).
+        the state it reads anyway (the batch view, the stream and the raw-id route alike).
         """
         meta: dict[str, Any] = {"queued_at": utc_now_iso()}
         expected = (
