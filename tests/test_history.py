@@ -5,6 +5,9 @@ from __future__ import annotations
 import itertools
 import random
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from django_jobtastic.task.estimation import RemainingTimeEstimator
 from django_jobtastic.task.history import (
     MAX_RUNS,
@@ -235,3 +238,41 @@ def test_a_run_unlike_its_history_is_estimated_from_itself():
     misled = _errors(uniform, _history_of(_slow_start(2, 3000), _slow_start(3, 3000)))
     late = misled[len(misled) // 2 :]
     assert sum(late) / len(late) < 0.1
+
+
+# -- properties ----------------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(), children),
+    max_leaves=30,
+)
+shapes = st.lists(
+    st.floats(0, 1, allow_nan=False), min_size=SHAPE_POINTS, max_size=SHAPE_POINTS
+).map(lambda points: tuple(sorted(points)))
+runs = st.builds(
+    Run,
+    st.none() | st.floats(0, 1e6),
+    st.floats(0, 1e6),
+    st.none() | st.integers(1, 10**9),
+    st.just(()) | shapes,
+)
+
+
+@given(json_values)
+@settings(max_examples=200)
+def test_decoding_anything_never_raises(value):
+    assert all(isinstance(run, Run) for run in decode(value))
+
+
+@given(st.lists(runs, min_size=1, max_size=MAX_RUNS))
+@settings(max_examples=200)
+def test_what_runs_expect_lies_within_them(kept):
+    expected = expect(kept)
+    assert expected is not None
+    assert min(r.run for r in kept) <= expected.run <= max(r.run for r in kept)
+    assert decode([r.encode() for r in kept]) == kept
+    if expected.shape is not None:
+        assert list(expected.shape) == sorted(expected.shape)
+    for done in (0.0, 0.33, 1.0):
+        assert 0.0 <= expected.time_share(done) <= 1.0
