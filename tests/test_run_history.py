@@ -187,6 +187,35 @@ def test_a_queued_job_without_history_notes_only_when(fresh_history, marker):
     assert list(app.backend.get_task_meta(result.id)["result"]) == ["queued_at"]
 
 
+def noted_wait(task_id: str, **request: Any) -> Any:
+    """The queue wait the worker notes before running ``task_id`` with this request."""
+    from django_jobtastic.task.base import QUEUE_WAIT_FLAG, _note_lost_verdict
+
+    job = registered_instance(jobs.HistoryJob)
+    job.push_request(id=task_id, **request)
+    try:
+        _note_lost_verdict(sender=job, task_id=task_id)
+        return getattr(job.request, QUEUE_WAIT_FLAG)
+    finally:
+        job.pop_request()
+
+
+def test_the_queue_wait_is_counted_from_the_pending_record(task_id):
+    queued = datetime.now(timezone.utc) - timedelta(seconds=30)
+    app.backend.store_result(task_id, {"queued_at": iso(queued)}, "PENDING")
+    assert 30 <= noted_wait(task_id) < 300
+
+
+def test_a_countdown_is_no_queue_wait(task_id):
+    queued = datetime.now(timezone.utc) - timedelta(seconds=30)
+    app.backend.store_result(task_id, {"queued_at": iso(queued)}, "PENDING")
+    assert noted_wait(task_id, eta=iso(queued + timedelta(seconds=25))) is None
+
+
+def test_a_job_not_queued_by_jobtastic_has_no_queue_wait(task_id):
+    assert noted_wait(task_id) is None
+
+
 # -- the tracker ---------------------------------------------------------------------------
 
 

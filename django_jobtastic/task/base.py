@@ -280,6 +280,8 @@ def _note_lost_verdict(sender: Any = None, task_id: str = "", **_: Any) -> None:
         setattr(sender.request, LOST_FLAG, is_lost_verdict(status, info))
         queued = epoch_of(info.get("queued_at")) if isinstance(info, Mapping) else None
         wait = None if queued is None or status != "PENDING" else max(0.0, time() - queued)
+        if getattr(sender.request, "eta", None):  # its countdown is no wait to learn from
+            wait = None
         setattr(sender.request, QUEUE_WAIT_FLAG, wait)
 
 
