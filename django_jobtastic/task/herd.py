@@ -85,7 +85,7 @@ class Liveness(Enum):
 
 
 @contextmanager
-def _cache_errors() -> Iterator[None]:
+def cache_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:  # any backend's failure means "no cache" to us
@@ -102,18 +102,18 @@ class JobEntries:
         self.result_key = keys.result_key(digest)
 
     def cached_task_id(self) -> str | None:
-        with _cache_errors():
+        with cache_errors():
             value = self.cache.get(self.result_key)
         return value if isinstance(value, str) else None
 
     def remember_result(self, task_id: str, cache_duration: int) -> None:
         """Point identical calls at ``task_id`` for ``cache_duration`` s (0: no expiry)."""
-        with _cache_errors():
+        with cache_errors():
             self.cache.set(self.result_key, task_id, timeout=cache_duration or None)
 
     def forget_result(self, task_id: str | None = None) -> None:
         """Drop the result entry (only if it still names ``task_id``, when given)."""
-        with _cache_errors():
+        with cache_errors():
             if task_id is None:
                 self.cache.delete(self.result_key)
             else:
@@ -129,7 +129,7 @@ class JobEntries:
         one caller that wins the matching takeover key, and only while it still names the
         dead task.
         """
-        with _cache_errors():
+        with cache_errors():
             for _ in range(CLAIM_ATTEMPTS):
                 if self.cache.add(self.herd_key, task_id, timeout=timeout):
                     return task_id, True
@@ -157,7 +157,7 @@ class JobEntries:
 
     def release(self, task_id: str) -> None:
         """Remove the herd entry if it still names ``task_id``, never someone else's."""
-        with _cache_errors():
+        with cache_errors():
             delete_if_equal(self.cache, self.herd_key, task_id)
 
 
@@ -166,6 +166,6 @@ def open_entries(alias: str, digest: str) -> JobEntries:
     cannot be opened."""
     from django.core.cache import caches
 
-    with _cache_errors():
+    with cache_errors():
         cache = caches[alias]
     return JobEntries(cache, digest)
