@@ -26,12 +26,17 @@ if BACKEND not in {"embedded", "redis", "rabbitmq"}:
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("JOBTASTIC_TEST_VAR", ROOT / "var" / "tests")) / BACKEND
 VAR.mkdir(parents=True, exist_ok=True)
-REDIS_HOST = os.environ.get("JOBTASTIC_TEST_REDIS", "redis://127.0.0.1:6379")
+SHARED_REDIS = "redis://127.0.0.1:6379"
+REDIS_HOST = os.environ.get("JOBTASTIC_TEST_REDIS", SHARED_REDIS)
 REDIS_RESULTS = f"{REDIS_HOST}/11"
 REDIS_CACHE = f"{REDIS_HOST}/12"
 #: Instrumentation only (execution counters, release flags), never the code under test.
 REDIS_PROBE = f"{REDIS_HOST}/13"
 VOLATILE_CACHE_PORT = int(os.environ.get("JOBTASTIC_TEST_VOLATILE_PORT", "6391"))
+#: A run on the embedded set-up with a Redis server of its own (and its own JOBTASTIC_TEST_VAR
+#: and volatile port: scripts/test.sh's side legs) shares nothing with other runs: it needs
+#: no services lock.
+PRIVATE_SERVICES = BACKEND == "embedded" and REDIS_HOST != SHARED_REDIS
 
 SECRET_KEY = "tests-only-not-secret"
 #: Short in the workers of the lost-job tests (set by them); the defaults everywhere else.

@@ -25,7 +25,11 @@ from tests.soak.services import services_lock
 def services_to_ourselves() -> Iterator[None]:
     """The machine's services lock, for the whole run: two runs at once would share the probe
     database (flushed as a run starts), the result databases and the queue names, and the
-    soak restarts RabbitMQ. A run started under ``flock`` on the lock file keeps its caller's."""
+    soak restarts RabbitMQ. A run started under ``flock`` on the lock file keeps its caller's;
+    a run on services of its own (``settings.PRIVATE_SERVICES``) takes none."""
+    if settings.PRIVATE_SERVICES:
+        yield
+        return
     with services_lock():
         yield
 
