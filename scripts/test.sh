@@ -35,6 +35,8 @@ pyenv_python() {  # the newest ~/.pyenv interpreter matching a version glob, if 
 }
 
 run_suite .venv redis rabbitmq embedded
+echo "== .venv: without Django settings (a Celery app's own configuration, Flask) on Redis"
+scripts/test-flask.sh --cov --cov-append --cov-report=
 echo "== .venv: the example project in Chromium (uvicorn and a worker, embedded set-up)"
 .venv/bin/pytest tests/browser --cov --cov-append --cov-report= -q
 .venv/bin/coverage report --fail-under=95
