@@ -16,3 +16,9 @@ def gettext(message: str) -> str:
 
         return translate(message)
     return message
+
+
+def gettext_noop(message: str) -> str:
+    """Marks ``message`` for translation (``makemessages`` finds it); Django's own goes
+    through its settings."""
+    return message
