@@ -67,22 +67,29 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
-def worker() -> Iterator[Worker]:
+def services_to_ourselves() -> Iterator[None]:
+    """The machine's services lock, once for the whole run (as the integration tests hold it;
+    taking it twice in one process would wait for ever)."""
+    with services_lock():
+        yield
+
+
+@pytest.fixture(scope="session")
+def worker(services_to_ourselves: None) -> Iterator[Worker]:
     """The session's worker; it answers whether it configured Django before any test runs."""
     from tests.flask.jobs import django_configured
 
-    with services_lock():
-        started = Worker()
-        try:
-            answer = django_configured.apply_async()
-            deadline = time.monotonic() + WORKER_READY_TIMEOUT
-            while not answer.ready():
-                if started.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"worker not ready, see {started.log}")
-                time.sleep(0.05)
-            assert answer.get() is False, "the worker configured Django"
-            yield started
-        finally:
-            started.stop()
-            with app.connection_for_write() as connection:
-                connection.default_channel.queue_delete(QUEUE)
+    started = Worker()
+    try:
+        answer = django_configured.apply_async()
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT
+        while not answer.ready():
+            if started.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker not ready, see {started.log}")
+            time.sleep(0.05)
+        assert answer.get() is False, "the worker configured Django"
+        yield started
+    finally:
+        started.stop()
+        with app.connection_for_write() as connection:
+            connection.default_channel.queue_delete(QUEUE)
