@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery import _state as celery_state
 from celery import current_app as current_celery_app
 from flask import Flask, g, has_request_context, render_template, url_for
 from markupsafe import Markup
@@ -55,7 +56,8 @@ class Jobtastic:
 
     ``celery``: the Celery app the site submits to and reads results from (default: the
     current one when ``init_app`` runs). It is made current in every request, so
-    ``JobtasticTask`` calls in views and the status routes use its configuration.
+    ``JobtasticTask`` calls in views and the status routes use its configuration, and
+    Celery's default app (what other threads see) when none was set.
     """
 
     def __init__(
@@ -77,6 +79,8 @@ class Jobtastic:
         app.extensions["jobtastic"] = self
         app.register_blueprint(blueprint(STATIC_FOLDER), url_prefix=self.url_prefix)
         app.before_request(celery_app.set_current)  # request threads see the site's app
+        if getattr(celery_state, "default_app", None) is None:  # threads of the site's own
+            celery_app.set_default()
         app.jinja_env.globals.update(
             jobtastic_progress=self.progress, jobtastic_status_url=self.status_url
         )
