@@ -17,12 +17,13 @@ settings come from the current Celery app's configuration under lower-case names
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app
-from django.conf import settings
+from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
@@ -108,8 +109,9 @@ _CELERY_CACHE = Setting(
 
 
 def django_configured() -> bool:
-    """Whether this process reads Django settings (else the Celery app's configuration)."""
-    return bool(settings.configured)
+    """Whether this process reads Django settings (else the Celery app's configuration):
+    configured already, or named by ``DJANGO_SETTINGS_MODULE`` and loaded at first use."""
+    return bool(settings.configured or os.environ.get(ENVIRONMENT_VARIABLE))
 
 
 def celery_name(name: str) -> str:

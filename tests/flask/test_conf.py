@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_jobtastic.conf import conf, forget
+from django_jobtastic.conf import conf, django_configured, forget
 from django_jobtastic.job_cache import open_cache
 from tests.flask import pace
 from tests.flask.celery_app import app
@@ -86,3 +86,11 @@ def test_no_cache_url_submits_without_herd_avoidance(worker, celery_conf, caplog
 
     assert result.id
     assert any("jobtastic_cache is not set" in record.getMessage() for record in caplog.records)
+
+
+def test_a_settings_module_named_in_the_environment_counts_as_django(monkeypatch):
+    """A Django project's script that has not touched its settings yet still reads them."""
+    assert django_configured() is False
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+    assert django_configured() is True
