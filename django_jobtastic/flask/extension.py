@@ -82,7 +82,7 @@ class Jobtastic:
         if getattr(celery_state, "default_app", None) is None:  # threads of the site's own
             celery_app.set_default()
         app.jinja_env.globals.update(
-            jobtastic_progress=self.progress, jobtastic_status_url=self.status_url
+            jobtastic_progress=self.progress, jobtastic_status_url=self.status_url_or_nothing
         )
         submissions.listen(_note_submission)
 
@@ -108,6 +108,19 @@ class Jobtastic:
         if not self._may_follow(task_id):
             raise Forbidden("This request holds no grant for the job: call grant() first.")
         return status_url_of(task_id)
+
+    def status_url_or_nothing(self, task_or_id: TaskOrId) -> str:
+        """The Jinja global ``jobtastic_status_url``: the URL, or "" (with a WARNING) for a
+        job the requester may not follow, as the Django tag renders nothing."""
+        try:
+            return self.status_url(task_or_id)
+        except Forbidden:
+            logger.warning(
+                "Jobtastic: jobtastic_status_url() for job %r, which this request holds no "
+                "grant for: call jobtastic.grant(result) in the view that submits the job.",
+                task_id_of(task_or_id)[:80],
+            )
+            return ""
 
     def jobs(self) -> list[GrantedJob]:
         """The requester's granted jobs, most recent first, each with its status URL."""

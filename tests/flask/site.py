@@ -47,6 +47,13 @@ def widget_for_any_id():
     return render_template_string(WIDGET + WIDGET, task_id=request.args["id"])
 
 
+@app.get("/url-in-page")
+def status_url_in_a_page():
+    return render_template_string(
+        "<a href='{{ jobtastic_status_url(task_id) }}'>", task_id=request.args["id"]
+    )
+
+
 @app.get("/url")
 def status_url_for_any_id():
     return {"status_url": jobtastic.status_url(request.args["id"])}

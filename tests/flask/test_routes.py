@@ -303,6 +303,17 @@ def test_status_url_refuses_a_job_without_grant(client):
     assert client.get("/url", query_string={"id": "not-mine"}).status_code == 403
 
 
+def test_the_status_url_global_prints_a_granted_jobs_url_only(client, caplog):
+    client.get("/grant/mine-to-link")
+
+    mine = client.get("/url-in-page", query_string={"id": "mine-to-link"}).get_data(as_text=True)
+    not_mine = client.get("/url-in-page", query_string={"id": "not-mine"}).get_data(as_text=True)
+
+    assert mine.startswith("<a href='/jobtastic/status/")
+    assert not_mine == "<a href=''>"
+    assert "jobtastic_status_url() for job 'not-mine'" in caplog.text
+
+
 def test_the_widget_files_are_served(client):
     with client.get("/jobtastic/static/jobtastic.js") as script:
         assert (script.status_code, script.mimetype) == (200, "text/javascript")
