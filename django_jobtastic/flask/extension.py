@@ -27,6 +27,8 @@ from werkzeug.exceptions import Forbidden
 from django_jobtastic import submissions
 from django_jobtastic.conf import conf
 from django_jobtastic.flask import grants
+from django_jobtastic.flask.cancel import cancellable_task
+from django_jobtastic.flask.csrf import csrf_token
 from django_jobtastic.flask.routes import blueprint
 from django_jobtastic.flask.tokens import current_owner, make_token
 from django_jobtastic.texts import gettext
@@ -139,19 +141,31 @@ class Jobtastic:
         task_id = task_id_of(task_or_id)
         try:
             allowed = self._may_follow(task_id)
+            name = self._granted_name(task_id) if allowed else None
         except Exception as error:  # the grants' cache is down: the page still renders
             logger.warning("Jobtastic: grants of job %r cannot be read: %s", task_id[:80], error)
-            allowed = False
-        token = None
+            allowed, name = False, None
+        token, cancellable = None, False
         if allowed:
             token = make_token(task_id, _owner_or_new())
+            cancellable = cancellable_task(name) is not None
         elif not _granted_here(task_id):
             logger.warning(
                 "Jobtastic: jobtastic_progress() for job %r, which this request holds no "
                 "grant for: call jobtastic.grant(result) in the view that submits the job.",
                 task_id[:80],
             )
-        return Markup(render_template("jobtastic/progress.html", **_context(token, label)))
+        context = _context(token, label, cancellable)
+        return Markup(render_template("jobtastic/progress.html", **context))
+
+    def _granted_name(self, task_id: str) -> str | None:
+        """The task name the requester's grant of ``task_id`` records, if any."""
+        submitted: dict[str, str] = g.get(_SUBMITTED, {})
+        if task_id in submitted:
+            return submitted[task_id]
+        owner = current_owner(create=False)
+        found = [job for job in grants.granted(owner) if job.task_id == task_id] if owner else []
+        return found[0].task_name if found else None
 
     def _may_follow(self, task_id: str) -> bool:
         """A grant, or a submission of this very request (granted now)."""
@@ -185,7 +199,7 @@ def _granted_here(task_id: str) -> bool:
     return has_request_context() and task_id in g.get(_SUBMITTED, {})
 
 
-def _context(token: str | None, label: str | None) -> dict[str, Any]:
+def _context(token: str | None, label: str | None, cancellable: bool) -> dict[str, Any]:
     rendered = g.get(_RENDERED, 0) + 1
     setattr(g, _RENDERED, rendered)
     messages = widget_messages()
@@ -194,6 +208,8 @@ def _context(token: str | None, label: str | None) -> dict[str, Any]:
         "status_url": url_for("jobtastic.status", token=token) if token else None,
         "token": token,
         "batch_url": url_for("jobtastic.statuses") if token else None,
+        "cancel_url": url_for("jobtastic.cancel", token=token) if token and cancellable else None,
+        "csrf_token": csrf_token() if token and cancellable else None,
         "poll_interval": str(conf.POLL_INTERVAL),
         "language": "en",
         "messages": messages,

@@ -3,7 +3,8 @@
 - ``status/<token>/``: one job, for the owner the token names (404 for anyone else);
 - ``<task_id>/status/``: by raw id, only with ``jobtastic_status_allow_raw_ids``;
 - ``status/?t=<token>&t=…``: many bars, one request and one backend read;
-- ``jobs/``: the requester's granted jobs.
+- ``jobs/``: the requester's granted jobs;
+- ``status/<token>/cancel/``: POST, an owner cancels a cancellable job (``cancel.py``).
 
 Every route answers JSON, other methods included (405), and so does any other path under
 the prefix (404): never Flask's HTML error pages. There is no event stream: Flask's WSGI
@@ -20,6 +21,7 @@ from flask import Blueprint, Response, current_app, request
 
 from django_jobtastic.conf import conf
 from django_jobtastic.flask import answers, grants
+from django_jobtastic.flask.cancel import cancel
 from django_jobtastic.flask.tokens import current_owner, is_owner, read_token
 from django_jobtastic.texts import gettext
 from django_jobtastic.web.batch_status import (
@@ -53,6 +55,7 @@ def blueprint(static_folder: str) -> Blueprint:
         template_folder="templates",
     )
     routes.add_url_rule("/status/<token>/", "status", status_by_token, methods=METHODS)
+    routes.add_url_rule("/status/<token>/cancel/", "cancel", cancel, methods=METHODS)
     routes.add_url_rule("/<task_id>/status/", "task_status", status_by_raw_id, methods=METHODS)
     routes.add_url_rule("/status/", "statuses", statuses, methods=METHODS)
     routes.add_url_rule("/jobs/", "jobs", jobs, methods=METHODS)

@@ -45,6 +45,18 @@ class HeldJob(JobtasticTask):
         return marker
 
 
+class CancellableHeldJob(HeldJob):
+    """A HeldJob its owners may cancel: once released, its next progress write ends it."""
+
+    cancellable = True
+    cache_duration = -1
+
+    def calculate_result(self, marker: str) -> str:
+        result = super().calculate_result(marker)
+        self.update_progress(2, 2, message="done")
+        return result
+
+
 class LeakyJob(JobtasticTask):
     """Keeps 20 MB for ever: above its threshold of 1 MB."""
 

@@ -6,7 +6,7 @@ from flask import Flask, render_template_string, request
 
 from django_jobtastic.flask import Jobtastic
 from tests.flask.celery_app import app as celery_app
-from tests.flask.jobs import HeldJob, LotsOfDivisionTask
+from tests.flask.jobs import CancellableHeldJob, HeldJob, LotsOfDivisionTask
 
 app = Flask(__name__)
 app.config.update(SECRET_KEY="flask-tests-secret", TESTING=True)
@@ -34,6 +34,13 @@ def submit_held(marker: str):
     """Submit and grant, answering the status URL (an API-style view)."""
     result = HeldJob.delay_or_fail(marker=marker)
     return {"task_id": result.id, "status_url": jobtastic.grant(result)}
+
+
+@app.get("/cancellable/<marker>")
+def cancellable_page(marker: str):
+    """Submits a cancellable job and renders its widget (with a Cancel button)."""
+    result = CancellableHeldJob.delay_or_fail(marker=marker)
+    return render_template_string(WIDGET, task_id=result.id)
 
 
 @app.get("/grant/<task_id>")
