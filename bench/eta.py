@@ -1,8 +1,10 @@
-"""Benchmark RemainingTimeEstimator against jobtastic's linear estimate on simulated workloads.
+"""Benchmark RemainingTimeEstimator, without and with history, against two named peers.
 
 Run: ``.venv/bin/python bench/eta.py``. Prints, per workload, the MAPE of the remaining-time
-estimate (5-95 % progress) for ours and for linear, their ratio and whether the target is met,
-then the mean cost of one ``observe()`` call in microseconds.
+estimate (5-95 % progress) of ours without history, ours after 3 earlier runs of the same
+workload (``django_jobtastic.task.history``), the linear estimate of the original jobtastic
+and tqdm's exponentially smoothed rate (``smoothing=0.3``, its default), then whether the
+targets are met, then the mean cost of one ``observe()`` call in microseconds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from django_jobtastic.task.estimation import RemainingTimeEstimator
+from django_jobtastic.task.history import Expectation, Run, expect, shape_of
 
 FEED_INTERVAL = 0.5  # seconds of simulated time between progress writes (the real throttle)
 JITTER = 0.20  # per-item cost jitter, +/- fraction (uniform)
@@ -57,7 +60,17 @@ WORKLOADS: list[tuple[str, int, CostFn]] = [
     ("speeding", 4000, _speeding),
     ("bursty", 4800, _bursty),
     ("slow-start", 5000, _slow_start),
+    ("varying size", 6000, _uniform),  # earlier runs have 1,500-12,000 items
 ]
+VARYING = "varying size"
+#: The figures of ours before history was added (the "no worse than today" target).
+TODAY = {"uniform": 0.18, "slowing": 6.35, "speeding": 28.77, "bursty": 13.40, "slow-start": 309.52}
+EARLIER_RUNS = 3
+HISTORY_TARGET = 10.0  # MAPE % ours with history must stay within, bursty aside
+PEER_SLACK = 1.10  # ours may be at most this times the better peer's MAPE
+EMA_SMOOTHING = 0.3  # tqdm's default ``smoothing``
+
+Point = tuple[float, float, float, float, float]  # progress, then abs % error of each
 
 
 def finish_times(n: int, cost: CostFn, rng: random.Random) -> list[float]:
@@ -70,74 +83,112 @@ def finish_times(n: int, cost: CostFn, rng: random.Random) -> list[float]:
     return out
 
 
-def run_workload(n: int, cost: CostFn, rng: random.Random) -> list[tuple[float, float, float]]:
-    """Feed both estimators every FEED_INTERVAL; return (progress, ours, linear) abs % errors."""
+def feeds(done_at: list[float]) -> list[tuple[float, int]]:
+    """(time, completed) at each progress write: every FEED_INTERVAL until the end."""
+    out, completed, now = [], 0, FEED_INTERVAL
+    while now < done_at[-1]:
+        while completed < len(done_at) and done_at[completed] <= now:
+            completed += 1
+        out.append((now, completed))
+        now += FEED_INTERVAL
+    return out
+
+
+def earlier_run(n: int, cost: CostFn, rng: random.Random) -> Run:
+    """One earlier run as its history keeps it (the shape from the same writes)."""
+    done_at = finish_times(n, cost, rng)
+    samples = [(t, completed / n) for t, completed in feeds(done_at)]
+    return Run(None, done_at[-1], n, shape_of(samples, done_at[-1]))
+
+
+class SmoothedRate:
+    """tqdm's estimate: an exponential moving average of items and of seconds per update,
+    debiased as tqdm's ``EMA`` does; remaining = items left / (items / seconds)."""
+
+    def __init__(self, smoothing: float) -> None:
+        self.beta, self.calls, self.dn, self.dt = 1.0 - smoothing, 0, 0.0, 0.0
+        self.last_t, self.last_n = 0.0, 0
+
+    def observe(self, now: float, completed: int, total: int) -> float:
+        dn, dt = completed - self.last_n, now - self.last_t
+        self.last_t, self.last_n = now, completed
+        self.calls += 1
+        self.dn = self.beta * self.dn + (1 - self.beta) * dn
+        self.dt = self.beta * self.dt + (1 - self.beta) * dt
+        if self.dn <= 0:
+            return -1.0
+        return (total - completed) * self.dt / self.dn  # the debiasing cancels in the ratio
+
+
+def run_workload(n: int, cost: CostFn, rng: random.Random, history: Expectation) -> list[Point]:
+    """Feed every estimator at each write; (progress, ours, ours with history, linear, EMA)
+    absolute % errors between 5 and 95 % progress ("no estimate", -1, is a 100 % miss)."""
     done_at = finish_times(n, cost, rng)
     end = done_at[-1]
-    est = RemainingTimeEstimator(started_at=0.0)
+    ours = RemainingTimeEstimator(started_at=0.0)
+    with_history = RemainingTimeEstimator(started_at=0.0, history=history)
+    ema = SmoothedRate(EMA_SMOOTHING)
     points = []
-    completed = 0
-    now = FEED_INTERVAL
-    while now < end:
-        while completed < n and done_at[completed] <= now:
-            completed += 1
-        ours = est.observe(now, completed, n)
+    for now, completed in feeds(done_at):
+        estimates = (
+            ours.observe(now, completed, n),
+            with_history.observe(now, completed, n),
+            now * (n - completed) / completed if completed else -1.0,
+            ema.observe(now, completed, n),
+        )
         truth = end - now
         if 0.05 <= completed / n <= 0.95:
-            linear = now * (n - completed) / completed
-            # "no estimate" (-1) counts as a 100 % miss
-            ours_err = abs(ours - truth) / truth if ours >= 0 else 1.0
-            points.append((completed / n, 100 * ours_err, 100 * abs(linear - truth) / truth))
-        now += FEED_INTERVAL
+            errors = [100 * abs(e - truth) / truth if e >= 0 else 100.0 for e in estimates]
+            points.append((completed / n, *errors))
     return points
 
 
-def mape(points: list[tuple[float, float, float]], lo: float, hi: float) -> tuple[float, float]:
-    """(ours, linear) MAPE % over feed points with lo <= progress < hi."""
-    sel = [p for p in points if lo <= p[0] < hi] or [(0.0, 0.0, 0.0)]
-    return sum(p[1] for p in sel) / len(sel), sum(p[2] for p in sel) / len(sel)
+def mape(points: list[Point], lo: float = 0.0, hi: float = 1.0) -> list[float]:
+    """MAPE % of each estimator over feed points with lo <= progress < hi."""
+    sel = [p for p in points if lo <= p[0] < hi] or [(0.0,) * 5]
+    return [sum(p[i] for p in sel) / len(sel) for i in range(1, 5)]
 
 
-def observe_cost_us(calls: int = 200_000) -> float:
+def observe_cost_us(calls: int = 200_000, history: Expectation | None = None) -> float:
     """Mean wall-clock cost of observe() over a long run (1M items, ~28 h simulated)."""
     total = 1_000_000
-    est = RemainingTimeEstimator(started_at=0.0)
-    feeds = [((k + 1) * FEED_INTERVAL, (k + 1) * (total - 1) // calls) for k in range(calls)]
+    est = RemainingTimeEstimator(started_at=0.0, history=history)
+    points = [((k + 1) * FEED_INTERVAL, (k + 1) * (total - 1) // calls) for k in range(calls)]
     start = time.perf_counter()
-    for now, done in feeds:
+    for now, done in points:
         est.observe(now, done, total)
     return (time.perf_counter() - start) / calls * 1e6
 
 
 def main() -> None:
-    rng = random.Random(SEED)
-    header = f"{'workload':<11} {'ours MAPE %':>11} {'linear MAPE %':>13} {'ratio':>6}  target"
+    rng = random.Random(SEED)  # the live runs: the same draws as before history existed
+    earlier = random.Random(SEED + 1)
+    header = f"{'workload':<13} {'ours':>8} {'ours+hist':>9} {'linear':>8} {'EMA 0.3':>8}  targets"
+    print("MAPE % of the remaining-time estimate, 5-95 % progress")
     print(header)
     print("-" * len(header))
     missed = []
     for name, n, cost in WORKLOADS:
-        points = run_workload(n, cost, rng)
-        ours, linear = mape(points, 0.0, 1.0)
-        ratio = ours / linear if linear > 0 else float("inf")
-        if name == "uniform":
-            goal, ok = "<= 1.0", ratio <= 1.0 or ours - linear <= UNIFORM_SLACK
-        else:
-            goal, ok = f"<= {TARGET_RATIO}", ratio <= TARGET_RATIO
-        if not ok:
-            missed.append((name, points))
-        verdict = "met" if ok else "MISSED"
-        print(f"{name:<11} {ours:>11.2f} {linear:>13.2f} {ratio:>6.2f}  {goal} {verdict}")
+        sizes = [earlier.randint(n // 4, 2 * n) if name == VARYING else n for _ in range(3)]
+        history = expect([earlier_run(size, cost, earlier) for size in sizes])
+        assert history is not None
+        ours, hist, linear, ema = mape(run_workload(n, cost, rng, history))
+        best_peer = min(linear, ema)
+        goals = {
+            "history <= 10": name == "bursty" or hist <= HISTORY_TARGET,
+            "no worse than today": ours <= TODAY.get(name, math.inf) + 0.005,
+            "peers with history": hist <= PEER_SLACK * best_peer + 0.01,
+            "peers without history": ours <= PEER_SLACK * best_peer + 0.01,
+        }
+        failed = [goal for goal, ok in goals.items() if not ok]
+        missed += [f"{name}: {goal}" for goal in failed]
+        verdict = "met" if not failed else "MISSED " + ", ".join(failed)
+        print(f"{name:<13} {ours:>8.2f} {hist:>9.2f} {linear:>8.2f} {ema:>8.2f}  {verdict}")
     print()
-    print(f"targets missed: {', '.join(m[0] for m in missed) if missed else 'none'}")
-    for name, points in missed:
-        bands = [(0.05, 0.15), (0.15, 0.5), (0.5, 0.8), (0.8, 0.95)]
-        cells = []
-        for lo, hi in bands:
-            ours, linear = mape(points, lo, hi)
-            count = sum(lo <= p[0] < hi for p in points)
-            cells.append(f"{lo:.0%}-{hi:.0%} (n={count}): {ours:.1f} vs {linear:.1f}")
-        print(f"  {name} MAPE % by progress band, ours vs linear: " + "; ".join(cells))
-    print(f"observe() mean cost: {observe_cost_us():.1f} us per call")
+    print(f"targets missed: {'; '.join(missed) if missed else 'none'}")
+    print(f"observe() mean cost: {observe_cost_us():.1f} us per call without history")
+    flat = Expectation(None, 1.0, 1e-6, tuple(i / 20 for i in range(21)), timed=False)
+    print(f"observe() mean cost: {observe_cost_us(history=flat):.1f} us per call with history")
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ SETTINGS: dict[str, Setting] = {
         "a whole number above 0",
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0,
     ),
+    "ESTIMATE_FROM_HISTORY": Setting(True, "True or False", lambda v: isinstance(v, bool)),
     "STATUS_REUSE_SECONDS": Setting(
         0.2,
         "a number of seconds, 0 or more (0 turns re-use off)",
@@ -245,6 +246,11 @@ class JobtasticSettings:
     def LOST_AFTER(self) -> float:
         """Seconds without a sign of life after which a running job is reported lost."""
         return float(_value("LOST_AFTER"))
+
+    @property
+    def ESTIMATE_FROM_HISTORY(self) -> bool:
+        """Whether job classes keep a history of their runs and estimate from it."""
+        return bool(_value("ESTIMATE_FROM_HISTORY"))
 
     @property
     def GRANTS_PER_OWNER(self) -> int:

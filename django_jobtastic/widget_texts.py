@@ -21,6 +21,8 @@ def widget_messages() -> dict[str, str]:
         "overdue": _("Taking longer than expected…"),
         "progress": _("%(percent)s%% complete, about %(remaining)s left")
         % {"percent": "{percent}", "remaining": "{remaining}"},
+        "about": _("About %(remaining)s left") % {"remaining": "{remaining}"},
+        "startsIn": _("Starts in about %(remaining)s") % {"remaining": "{remaining}"},
         "success": _("Done."),
         "resultLink": _("Open the result"),
         "failure": _("Something went wrong while running this job."),

@@ -22,6 +22,8 @@ export const DEFAULT_MESSAGES = {
   almostDone: "Almost finished.",
   overdue: "Taking longer than expected…",
   progress: "{percent}% complete, about {remaining} left",
+  about: "About {remaining} left",
+  startsIn: "Starts in about {remaining}",
   success: "Done.",
   resultLink: "Open the result",
   failure: "Something went wrong while running this job.",
@@ -65,8 +67,15 @@ export function describeProgress(progress, messages, language) {
     ? progress.time_remaining
     : -1;
   let text;
+  const early = percent < 2 || !progress || progress.completed === null
+    || progress.completed === undefined;
   if (progress && progress.overdue === true) {
     text = messages.overdue; // the estimate ran out and the job runs on: never "about 0 s"
+  } else if (remaining >= 5 && early && progress && progress.from_history === true) {
+    // Earlier runs of the job know its duration: say it from the start (and for a job that
+    // reports no progress, whose bar moves with time, at all).
+    const about = messages.about.replace("{remaining}", durationInWords(remaining, language));
+    text = percent < 2 ? `${messages.starting} ${about}` : about;
   } else if (remaining < 0 || percent < 2) {
     text = `${messages.starting} ${messages.estimating}`;
   } else if (remaining < 5 || percent > 98) {
@@ -92,15 +101,23 @@ export function waitedSeconds(queuedAt, answeredAt) {
   return Math.max(0, ((Number.isNaN(answered) ? Date.now() : answered) - queued) / 1000);
 }
 
-/** The sentence for a job that has not started: how long it has waited, once that shows. */
-export function describeWaiting(waited, messages, language) {
+/**
+ * The sentence for a job that has not started: when it should, if earlier runs of its class
+ * say (`startsIn`, seconds), else how long it has waited, once that shows.
+ */
+export function describeWaiting(waited, messages, language, startsIn = null) {
+  if (typeof startsIn === "number" && startsIn > 0) {
+    return messages.startsIn.replace("{remaining}", durationInWords(startsIn, language));
+  }
   if (waited === null || waited < 5) return messages.pending;
   return messages.waited.replace("{waited}", durationInWords(waited, language));
 }
 
 /**
  * `task` as it reads `seconds` after it was sent: the time left less those seconds (never
- * below 0, then `overdue`). A queued job's wait is counted from `queued_at` on its own.
+ * below 0, then `overdue`). A queued job's wait is counted from `queued_at` on its own. The
+ * bar of a job that reports no progress moves with time, as the server moves it: its percent
+ * is the share of its expected duration (time passed plus time left) that has passed.
  */
 export function agedTask(task, seconds) {
   const progress = task.progress;
@@ -109,11 +126,18 @@ export function agedTask(task, seconds) {
     return task;
   }
   const left = progress.time_remaining - seconds;
-  return {
-    ...task,
-    progress: { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 },
-  };
+  const startsIn = typeof task.starts_in === "number" ? Math.max(0, task.starts_in - seconds) : null;
+  const aged = { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 };
+  const percent = clampPercent(progress.percent);
+  if (progress.from_history === true && progress.completed == null && percent < TIMED_PERCENT_CAP) {
+    const expected = progress.time_remaining / (1 - percent / 100);
+    aged.percent = Math.min(TIMED_PERCENT_CAP, percent + (100 * seconds) / expected);
+  }
+  return { ...task, ...(startsIn === null ? {} : { starts_in: startsIn }), progress: aged };
 }
+
+/** Where a bar that moves with time stops until the job ends (the server's cap too). */
+export const TIMED_PERCENT_CAP = 99;
 
 export function clampPercent(value) {
   const number = Number(value);
@@ -336,7 +360,7 @@ class Watcher {
       const fallback = task.status === "REVOKED" ? this.messages.cancelled : this.messages.failure;
       this.setText(this.status, (task.error && task.error.message) || fallback);
       this.emit("jobtastic:failure", task);
-    } else if (task.progress) {
+    } else if (task.progress && task.status !== "PENDING") {
       const { percent, text } = describeProgress(task.progress, this.messages, this.language);
       this.setBar(percent);
       this.setText(this.status, text);
@@ -346,7 +370,8 @@ class Watcher {
     } else {
       this.setBar(0);
       const waited = waitedSeconds(task.queued_at, answeredAt);
-      this.setText(this.status, describeWaiting(waited, this.messages, this.language));
+      const text = describeWaiting(waited, this.messages, this.language, task.starts_in);
+      this.setText(this.status, text);
       this.emit("jobtastic:progress", task);
     }
   }

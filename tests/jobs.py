@@ -47,6 +47,27 @@ class SteppedJob(CountingJob):
         return {"marker": marker, "steps": steps}
 
 
+class HistoryJob(SteppedJob):
+    """A SteppedJob with a history, which first waits for ``<marker>:start`` (at 0 %)."""
+
+    estimate_from_history = True
+
+    def calculate_result(self, marker: str, steps: int = 4, hold: bool = False) -> dict[str, Any]:
+        probe.wait_for_release(f"{marker}:start")
+        return super().calculate_result(marker, steps, hold)
+
+
+class QuietHistoryJob(CountingJob):
+    """Reports no progress at all, and runs until the test releases its marker."""
+
+    estimate_from_history = True
+
+    def calculate_result(self, marker: str, steps: int = 4, hold: bool = False) -> dict[str, Any]:
+        probe.record_run(marker)
+        probe.wait_for_release(marker)
+        return {"marker": marker}
+
+
 class CachedJob(CountingJob):
     cache_duration = 0
 

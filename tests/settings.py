@@ -37,6 +37,10 @@ SECRET_KEY = "tests-only-not-secret"
 #: Short in the workers of the lost-job tests (set by them); the defaults everywhere else.
 JOBTASTIC_HEARTBEAT_INTERVAL = float(os.environ.get("JOBTASTIC_TEST_HEARTBEAT", "10"))
 JOBTASTIC_LOST_AFTER = float(os.environ.get("JOBTASTIC_TEST_LOST_AFTER", "60"))
+#: Off for the suite: its jobs run again and again, and the tests written before history
+#: assert the answers of a job without one. The history tests turn it on per class
+#: (``estimate_from_history = True``) and test the default (True) without this line.
+JOBTASTIC_ESTIMATE_FROM_HISTORY = False
 DEBUG = False
 # The servers some tests start (uvicorn for the stream) are asked at these names.
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]

@@ -142,6 +142,7 @@ GOOD_VALUES = {
     "JOBTASTIC_LOST_AFTER": [11, 60.5],
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": [True, False],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [0, 0.2, 5],
+    "JOBTASTIC_ESTIMATE_FROM_HISTORY": [True, False],
 }
 BAD_VALUES = {
     "JOBTASTIC_CACHE": ["", None, 3],
@@ -154,6 +155,7 @@ BAD_VALUES = {
     "JOBTASTIC_LOST_AFTER": [10, 5, 0, "60", None],  # not above the heartbeat interval (10)
     "JOBTASTIC_STATUS_ALLOW_RAW_IDS": ["False", 1, None],
     "JOBTASTIC_STATUS_REUSE_SECONDS": [-1, float("inf"), float("nan"), "soon", None],
+    "JOBTASTIC_ESTIMATE_FROM_HISTORY": ["yes", 0, None],
 }
 
 

@@ -86,6 +86,16 @@ def test_observe_slow_start_recovers_after_warm_up() -> None:
     assert all(abs(o - t) <= 0.1 * t for _, o, _, t in rows)
 
 
+def test_observe_hands_over_soon_after_a_slow_start() -> None:
+    # A challenger that expects an earlier end is trusted on a smaller lead (_sooner): the
+    # usual rule alone waits until about 21 % progress, twice the warm-up, to hand over.
+    n = 4000
+    costs = _jittered([0.1 if i < n // 10 else 0.01 for i in range(n)])  # first 10 % cost 10x
+    rows = [r for r in _simulate(costs) if 0.17 <= r[0] <= 0.95]
+    assert rows
+    assert all(abs(o - t) <= 0.1 * t for _, o, _, t in rows)
+
+
 def test_observe_memory_stays_bounded_over_a_million_calls() -> None:
     est = RemainingTimeEstimator(started_at=0.0)
     total = 10_000_000

@@ -36,7 +36,7 @@ def catalogue_entries() -> dict[str, str]:
 
 def test_every_text_is_translated_and_the_compiled_catalogue_is_current():
     entries = catalogue_entries()
-    assert len(entries) == 43
+    assert len(entries) == 45
     with translation.override("de"):
         for source, german in entries.items():
             assert german, f"not translated: {source!r}"
@@ -54,6 +54,8 @@ def test_the_widget_speaks_german():
     messages = json.loads(html.unescape(re.search(r'data-jobtastic-messages="([^"]*)"', markup)[1]))
     assert messages["failure"] == GERMAN_FAILURE
     assert messages["progress"] == "{percent} % erledigt, noch etwa {remaining}"
+    assert messages["about"] == "Noch etwa {remaining}"
+    assert messages["startsIn"] == "Beginnt in etwa {remaining}"
     assert 'aria-label="Fortschritt des Auftrags"' in markup
     assert "Warten, bis Ihr Auftrag beginnt …</p>" in markup
 

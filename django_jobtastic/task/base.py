@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from time import time
 from typing import Any, ClassVar
 
 import psutil
@@ -15,8 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django_jobtastic.bounded_backends import bounded
 from django_jobtastic.conf import conf
 from django_jobtastic.django_connections import close_thread_connections
-from django_jobtastic.liveness import is_lost_verdict, record_lost
-from django_jobtastic.task import keys, progress
+from django_jobtastic.liveness import epoch_of, is_lost_verdict, record_lost
+from django_jobtastic.task import keys, progress, run_history
 from django_jobtastic.task.cancelling import (
     CANCEL_FLAG,
     cancel_marked,
@@ -91,6 +93,7 @@ class JobtasticTask(SubmittingTask):
             raise Ignore()
         if getattr(self.request, CANCEL_FLAG, False):  # cancelled while it was queued
             end_cancelled(self, args, kwargs)
+        history_cache = self._cache_alias_for_history()
         tracker = progress.ProgressTracker(
             self._progress_interval,
             store,
@@ -100,12 +103,16 @@ class JobtasticTask(SubmittingTask):
             cancel_requested=cancel_reader(self, str(self.request.id))
             if self.cancellable
             else None,
+            history=None
+            if history_cache is None
+            else run_history.expectation(history_cache, self.name),
         )
         outer = progress.enter(tracker)
         tracker.write_initial()
         rss_before = _resident_bytes() if self.memleak_threshold >= 0 else None
         try:
             result = self.calculate_result(*args, **kwargs)
+            finished = tracker.finished_run()
             reported_lost = tracker.reported_lost(conf.LOST_AFTER)
         except BaseException:
             if tracker.reported_lost(conf.LOST_AFTER):
@@ -122,8 +129,15 @@ class JobtasticTask(SubmittingTask):
             self._outlived_its_verdict()
         if tracker.cancelled:  # after close(): no held point can land on REVOKED
             end_cancelled(self, args, kwargs)
+        if history_cache is not None:  # a successful run joins its class's history
+            waited = getattr(self.request, QUEUE_WAIT_FLAG, None)
+            run_history.remember(history_cache, self.name, replace(finished, wait=waited))
         self._remember_eager_outcome(result)
         return result
+
+    def _cache_alias_for_history(self) -> str | None:
+        """The cache holding this class's run history, or None when it keeps none."""
+        return (self.cache_alias or conf.CACHE) if self.uses_history else None
 
     def _outlived_its_verdict(self) -> None:
         """The run was reported lost while it was in fact frozen: the verdict stands.
@@ -201,7 +215,12 @@ class JobtasticTask(SubmittingTask):
         return declared_lost
 
     def _declared_lost(self, task_id: str) -> bool | None:
-        """Whether the result backend holds the lost verdict for this task id (None: down).
+        """Whether the result backend holds the lost verdict for this task id (None: down)."""
+        meta = self._stored_meta(task_id)
+        return None if meta is None else is_lost_verdict(meta.get("status"), meta.get("result"))
+
+    def _stored_meta(self, task_id: str) -> Mapping[str, Any] | None:
+        """The task's record in the result backend; None when the backend is down.
 
         A backend that does not answer holds the run up for a heartbeat interval, not for
         its socket timeout (Redis: 120 s by default).
@@ -210,7 +229,7 @@ class JobtasticTask(SubmittingTask):
             meta = bounded(self.backend, conf.HEARTBEAT_INTERVAL).get_task_meta(task_id)
         except Exception:  # the backend is down: it cannot tell now
             return None
-        return is_lost_verdict(meta.get("status"), meta.get("result"))
+        return meta if isinstance(meta, Mapping) else None
 
     @property
     def _progress_interval(self) -> float:
@@ -247,13 +266,23 @@ class JobtasticTask(SubmittingTask):
 
 #: Set on a run's request when its task id already holds the lost verdict.
 LOST_FLAG = "jobtastic_reported_lost"
+#: Set on a run's request: seconds it waited since it was queued (None: unknown).
+QUEUE_WAIT_FLAG = "jobtastic_queue_wait"
 
 
 @task_prerun.connect(weak=False)
 def _note_lost_verdict(sender: Any = None, task_id: str = "", **_: Any) -> None:
-    """Before Celery stores STARTED over it: does this task id hold the lost verdict?"""
+    """Before Celery stores STARTED over it: does this task id hold the lost verdict, and
+    since when was it queued (its PENDING record says, for its history)?"""
     if isinstance(sender, JobtasticTask) and task_id:
-        setattr(sender.request, LOST_FLAG, sender._declared_lost(task_id) is True)
+        meta = sender._stored_meta(task_id)
+        status, info = (None, None) if meta is None else (meta.get("status"), meta.get("result"))
+        setattr(sender.request, LOST_FLAG, is_lost_verdict(status, info))
+        queued = epoch_of(info.get("queued_at")) if isinstance(info, Mapping) else None
+        wait = None if queued is None or status != "PENDING" else max(0.0, time() - queued)
+        if getattr(sender.request, "eta", None):  # its countdown is no wait to learn from
+            wait = None
+        setattr(sender.request, QUEUE_WAIT_FLAG, wait)
 
 
 @task_prerun.connect(weak=False)
@@ -290,6 +319,11 @@ def _validate(cls: type[JobtasticTask]) -> None:
         fail("memleak_threshold", f"must be a number, not {cls.memleak_threshold!r}")
     if not isinstance(cls.cancellable, bool):
         fail("cancellable", f"must be True or False, not {cls.cancellable!r}")
+    if cls.estimate_from_history is not None and not isinstance(cls.estimate_from_history, bool):
+        fail(
+            "estimate_from_history",
+            f"must be True, False or None, not {cls.estimate_from_history!r}",
+        )
 
 
 BYTES_PER_MB = 1_000_000  # SI megabytes, as ``memleak_threshold`` is documented

@@ -36,7 +36,7 @@ class Liveness(Enum):
 
 
 @contextmanager
-def _cache_errors() -> Iterator[None]:
+def cache_errors() -> Iterator[None]:
     try:
         yield
     except Exception as error:  # any backend's failure means "no cache" to us
@@ -53,18 +53,18 @@ class JobEntries:
         self.result_key = keys.result_key(digest)
 
     def cached_task_id(self) -> str | None:
-        with _cache_errors():
+        with cache_errors():
             value = self.cache.get(self.result_key)
         return value if isinstance(value, str) else None
 
     def remember_result(self, task_id: str, cache_duration: int) -> None:
         """Point identical calls at ``task_id`` for ``cache_duration`` s (0: no expiry)."""
-        with _cache_errors():
+        with cache_errors():
             self.cache.set(self.result_key, task_id, cache_duration or None)
 
     def forget_result(self, task_id: str | None = None) -> None:
         """Drop the result entry (only if it still names ``task_id``, when given)."""
-        with _cache_errors():
+        with cache_errors():
             if task_id is None:
                 self.cache.delete(self.result_key)
             else:
@@ -80,7 +80,7 @@ class JobEntries:
         one caller that wins the matching takeover key, and only while it still names the
         dead task.
         """
-        with _cache_errors():
+        with cache_errors():
             for _ in range(CLAIM_ATTEMPTS):
                 if self.cache.add(self.herd_key, task_id, timeout):
                     return task_id, True
@@ -108,13 +108,13 @@ class JobEntries:
 
     def release(self, task_id: str) -> None:
         """Remove the herd entry if it still names ``task_id``, never someone else's."""
-        with _cache_errors():
+        with cache_errors():
             self.cache.delete_if_equal(self.herd_key, task_id)
 
 
 def open_entries(name: str, digest: str) -> JobEntries:
     """The entries of ``digest`` in the cache ``name`` (alias or URL);
     ``CacheUnavailableError`` if it cannot be opened."""
-    with _cache_errors():
+    with cache_errors():
         cache = open_cache(name)
     return JobEntries(cache, digest)

@@ -154,3 +154,9 @@ def takeover_key(digest: str, stale_task_id: str) -> str:
 def result_key(digest: str) -> str:
     """Cache key of the entry naming the task whose successful result is re-used."""
     return f"{KEY_NAMESPACE}:result:{digest}"
+
+
+def history_key(task_name: str) -> str:
+    """Cache key of a job class's run history (hashed: a task name may be any length)."""
+    digest = hashlib.sha256(task_name.encode("utf-8")).hexdigest()
+    return f"{KEY_NAMESPACE}:history:{digest}"

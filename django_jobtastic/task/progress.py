@@ -20,6 +20,7 @@ from typing import Any
 
 from django_jobtastic.exceptions import JobCancelledError, JobLostError
 from django_jobtastic.task.estimation import RemainingTimeEstimator
+from django_jobtastic.task.history import Expectation, Run, shape_of
 from django_jobtastic.task.threads import start_without_signals
 
 PROGRESS = "PROGRESS"
@@ -39,6 +40,8 @@ Store = Callable[[dict[str, Any]], bool]
 VerdictReader = Callable[[], "bool | None"]
 #: Whether the run's owners cancelled it (a cancellable job's cancel mark).
 CancelReader = Callable[[], bool]
+#: Progress samples a run keeps for its shape; past this, every other one is dropped.
+MAX_SHAPE_SAMPLES = 64
 #: Seconds between two questions to a result backend that is down, at a run's end.
 VERDICT_RETRY_SECONDS = 0.5
 
@@ -61,6 +64,7 @@ class ProgressTracker:
     """One run's progress: when the next write is due, what is pending, and the estimator."""
 
     __slots__ = (
+        "_began",
         "_cancel_requested",
         "_closed",
         "_declared_lost",
@@ -72,11 +76,14 @@ class ProgressTracker:
         "_flushed",
         "_heard_at",
         "_heartbeat",
+        "_history",
         "_last_meta",
+        "_last_total",
         "_lock",
         "_lost_after",
         "_next_write_at",
         "_pending",
+        "_samples",
         "_stopped",
         "_store",
         "_written_at",
@@ -95,6 +102,7 @@ class ProgressTracker:
         lost_after: float | None = None,
         declared_lost: VerdictReader | None = None,
         cancel_requested: CancelReader | None = None,
+        history: Expectation | None = None,
     ):
         self.interval = interval  # seconds between two writes
         self._heartbeat = heartbeat  # seconds of silence before a sign of life; None: none
@@ -113,7 +121,12 @@ class ProgressTracker:
         self._heard_at = 0.0  # ...of the last one the result backend took
         self._last_meta: dict[str, Any] | None = None
         started = monotonic() if now is None else now
-        self._estimator = RemainingTimeEstimator(started)
+        self._began = started
+        #: What earlier runs of the class expect of this one (None: no history).
+        self._history = history
+        self._estimator = RemainingTimeEstimator(started, history)
+        self._samples: list[tuple[float, float]] = []  # (seconds since start, share done)
+        self._last_total: int | None = None  # the total of the last write, if any
         self._store = store
         self._lock = threading.Lock()  # one writer at a time: the job or the flush timer
         self._closed = False
@@ -156,15 +169,23 @@ class ProgressTracker:
             return
         self.write(completed, total, message)
 
-    def initial_meta(self) -> dict[str, Any]:
-        """The meta written before the calculation starts: 0 % and no estimate yet."""
-        return {
+    def initial_meta(self, now: float | None = None) -> dict[str, Any]:
+        """The meta written before the calculation starts: 0 %, and an estimate only from
+        history. A class whose runs report no progress gets ``expected_duration`` too: its
+        readers move its bar with time against it."""
+        expected = self._estimator.before_progress(monotonic() if now is None else now)
+        meta: dict[str, Any] = {
             "progress_percent": 0,
-            "time_remaining": -1,
+            "time_remaining": round(expected, 1) if expected >= 0 else -1,
             "message": None,
             "started_at": self.started_at,
             **_written_now(),
         }
+        if self._history is not None:
+            meta["from_history"] = True
+            if self._history.timed:
+                meta["expected_duration"] = round(self._history.run, 1)
+        return meta
 
     def meta(
         self, completed: int, total: int, message: str | None, now: float | None = None
@@ -174,12 +195,11 @@ class ProgressTracker:
         self._next_write_at = now + self.interval
         if completed >= total:
             self._finished_total = total
-        if completed <= 0:
-            remaining = -1.0
-        else:
-            remaining = self._estimator.observe(now, completed, total)
-            remaining = round(remaining, 1) if remaining >= 0 else -1
-        return {
+        if total > 0:
+            self._note_sample(now, completed, total)
+        remaining = self._estimator.observe(now, completed, total)
+        remaining = round(remaining, 1) if remaining >= 0 else -1
+        meta = {
             "progress_percent": clamp_percent(completed, total),
             "time_remaining": remaining,
             "completed": completed,
@@ -188,6 +208,25 @@ class ProgressTracker:
             "started_at": self.started_at,
             **_written_now(),
         }
+        history = self._history
+        if history is not None and (completed <= 0 or history.shape is not None):
+            # The estimate leans on earlier runs: readers show it from the start, not after
+            # 2 % (a class whose runs reported no progress has no shape to lean on).
+            meta["from_history"] = True
+        return meta
+
+    def _note_sample(self, now: float, completed: int, total: int) -> None:
+        """Keep this write's point for the run's shape (a few dozen, evenly thinned)."""
+        self._last_total = total
+        if completed > 0:
+            self._samples.append((now - self._began, min(1.0, completed / total)))
+            if len(self._samples) > MAX_SHAPE_SAMPLES:
+                self._samples = self._samples[::2]  # an odd count: first and last stay
+
+    def finished_run(self, now: float | None = None) -> Run:
+        """This run as its class's history keeps it (its queue wait is the caller's to add)."""
+        run = max(0.0, (monotonic() if now is None else now) - self._began)
+        return Run(None, run, self._last_total, shape_of(self._samples, run))
 
     def write_initial(self) -> None:
         """Write 0 % before the calculation starts, and start the heartbeat."""

@@ -19,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django_jobtastic import submissions
 from django_jobtastic.bounded_backends import bounded
 from django_jobtastic.conf import conf
+from django_jobtastic.task import run_history
 from django_jobtastic.task.fallbacks import JobResult, PublishingTask
 from django_jobtastic.task.herd import CacheUnavailableError
 from django_jobtastic.task.progress import utc_now_iso
@@ -33,9 +34,20 @@ Publisher = Callable[[tuple[Any, ...], dict[str, Any], str, dict[str, Any]], Job
 class SubmittingTask(PublishingTask):
     """The submission API; callable on the class as on the registered instance."""
 
+    #: Keep a history of successful runs and estimate from it; None: the project's
+    #: ``JOBTASTIC_ESTIMATE_FROM_HISTORY`` (True by default).
+    estimate_from_history: bool | None = None
+
     #: Set instead of raised for a misconfigured decorator-style task (raising inside Celery's
     #: app finalization would leave the app half-finalized); raised at its first use.
     _configuration_error: ImproperlyConfigured | None = None
+
+    @property
+    def uses_history(self) -> bool:
+        """Whether this class keeps a run history and estimates from it."""
+        if self.estimate_from_history is None:
+            return conf.ESTIMATE_FROM_HISTORY
+        return bool(self.estimate_from_history)
 
     @class_or_instance_method
     def apply_async(
@@ -126,7 +138,7 @@ class SubmittingTask(PublishingTask):
             # A silent backend may delay the submission by the broker's deadline, not more.
             backend = bounded(self.backend, conf.PUBLISH_TIMEOUT)
             try:
-                backend.store_result(task_id, {"queued_at": utc_now_iso()}, states.PENDING)
+                backend.store_result(task_id, self._queued_meta(), states.PENDING)
             except Exception as error:
                 logger.warning(
                     "Jobtastic: queue time of %s[%s] not stored: %s", self.name, task_id, error
@@ -139,6 +151,23 @@ class SubmittingTask(PublishingTask):
                 raise
 
         return publish_after_noting
+
+    def _queued_meta(self) -> dict[str, Any]:
+        """What a queued job's PENDING record holds: when, and what its history expects.
+
+        The expectation is read here, once per submission, so the status view reads it with
+        the state it reads anyway (the batch view, the stream and the raw-id route alike).
+        """
+        meta: dict[str, Any] = {"queued_at": utc_now_iso()}
+        expected = (
+            run_history.expectation(self.cache_alias or conf.CACHE, self.name)
+            if self.uses_history
+            else None
+        )
+        if expected is not None:
+            meta["expected_wait"] = None if expected.wait is None else round(expected.wait, 1)
+            meta["expected_run"] = round(expected.run, 1)
+        return meta
 
     def _new_or_reused(
         self,

@@ -102,7 +102,51 @@ def progress_from_meta(meta: Any, now: float) -> dict[str, Any] | None:
     progress = {key: meta.get(meta_key) for key, meta_key in PROGRESS_KEYS.items()}
     remaining, overdue = aged_remaining(progress["time_remaining"], progress["updated_at"], now)
     progress.update(time_remaining=remaining, overdue=overdue)
+    expected = meta.get("expected_duration")
+    started = epoch_of(progress["started_at"])
+    if progress["completed"] is None and _seconds(expected) and expected and started is not None:
+        # A run of a class whose runs report no progress: the bar moves with time against
+        # the duration its history expects, short of 100 % until the job says it is done.
+        share = max(0.0, now - started) / expected
+        progress.update(percent=round(min(TIMED_PERCENT_CAP, 100 * share), 1), from_history=True)
+    elif meta.get("from_history") is True:
+        progress["from_history"] = True
     return progress
+
+
+#: A bar that moves with time stops here until the job ends (percent).
+TIMED_PERCENT_CAP = 99
+
+
+def _seconds(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value) and value >= 0
+
+
+def queued_estimate(info: Any, now: float) -> tuple[float, dict[str, Any]] | None:
+    """``(starts_in, progress)`` for a queued job whose class's history expects something.
+
+    Its PENDING record holds ``queued_at`` and what the history expected then: the wait
+    (``expected_wait``) and the run (``expected_run``), counted from ``queued_at``. The
+    ``progress`` object has 0 %, the time left in all as of ``now`` (``overdue`` once it
+    has run out) and the other keys null; ``starts_in`` is the wait left, never below 0.
+    """
+    if not isinstance(info, Mapping):
+        return None
+    queued = epoch_of(info.get("queued_at"))
+    wait: Any = info.get("expected_wait")
+    run: Any = info.get("expected_run")
+    wait = 0.0 if wait is None else wait
+    if queued is None or not (_seconds(wait) and _seconds(run)):
+        return None
+    waited = max(0.0, now - queued)
+    left = float(wait) + float(run) - waited
+    progress = {
+        **dict.fromkeys(PROGRESS_KEYS),
+        "percent": 0,
+        "time_remaining": round(max(0.0, left), 1),
+        "overdue": left < 0,
+    }
+    return round(max(0.0, float(wait) - waited), 1), progress
 
 
 def aged_remaining(remaining: Any, updated_at: Any, now: float) -> tuple[Any, bool]:
@@ -175,6 +219,9 @@ def task_payload(
     elif state == states.PENDING:  # jobtastic stores when it queued the job (else unknown)
         queued_at = info.get("queued_at") if isinstance(info, Mapping) else None
         payload["queued_at"] = queued_at if isinstance(queued_at, str) else None
+        estimate = queued_estimate(info, time() if now is None else now)
+        if estimate is not None:
+            payload["starts_in"], payload["progress"] = estimate
     elif state not in WAITING_STATES:  # PROGRESS and custom states carry their meta
         meta = jsonable(info)
         progress = progress_from_meta(meta, time() if now is None else now)

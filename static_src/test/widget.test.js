@@ -7,6 +7,7 @@ import { WIDGET, closePages, page, progress, server, sleep, task, until } from "
 
 import {
   DEFAULT_MESSAGES,
+  agedTask,
   describeProgress,
   describeWaiting,
   durationInWords,
@@ -89,6 +90,52 @@ test("a queued job says how long it has waited once that is worth saying", () =>
   assert.equal(describeWaiting(40, german, "de"), "Seit 40 Sekunden in der Warteschlange");
 });
 
+test("with history, an estimate shows from the start and for a job without progress", () => {
+  const say = (progress) => describeProgress(progress, DEFAULT_MESSAGES, "en").text;
+  const known = { from_history: true };
+  assert.equal(
+    say({ ...known, percent: 0, time_remaining: 120, completed: null }),
+    "Your job is getting started. About 2 minutes left",
+  );
+  assert.equal(say({ ...known, percent: 1, time_remaining: 90, completed: 3 }),
+    "Your job is getting started. About 2 minutes left");
+  assert.equal(say({ ...known, percent: 50, time_remaining: 60, completed: null }), "About 1 minute left");
+  assert.equal(say({ ...known, percent: 50, time_remaining: 60, completed: 5 }),
+    "50% complete, about 1 minute left");
+  assert.equal(say({ ...known, percent: 99, time_remaining: 0, completed: null, overdue: true }),
+    "Taking longer than expected…");
+  assert.equal(say({ percent: 1, time_remaining: 90, completed: 3 }),
+    "Your job is getting started. Working on an estimate…", "no history: as before");
+});
+
+test("between pushed answers, a bar that moves with time keeps moving", () => {
+  const timed = task("PROGRESS", {
+    progress: { percent: 25, time_remaining: 75, completed: null, from_history: true, overdue: false },
+  });
+  assert.deepEqual(
+    [agedTask(timed, 25).progress.percent, agedTask(timed, 25).progress.time_remaining],
+    [50, 50],
+  );
+  assert.equal(agedTask(timed, 500).progress.percent, 99);
+  assert.equal(agedTask(timed, 500).progress.overdue, true);
+  const counted = task("PROGRESS", {
+    progress: { percent: 25, time_remaining: 75, completed: 1, from_history: true, overdue: false },
+  });
+  assert.equal(agedTask(counted, 25).progress.percent, 25, "a job that counts moves by its count");
+  const queued = task("PENDING", {
+    starts_in: 30,
+    progress: { percent: 0, time_remaining: 90, completed: null, overdue: false },
+  });
+  assert.deepEqual([agedTask(queued, 10).starts_in, agedTask(queued, 10).progress.percent], [20, 0]);
+});
+
+test("a queued job with history says when it should start", () => {
+  const say = (waited, startsIn) => describeWaiting(waited, DEFAULT_MESSAGES, "en", startsIn);
+  assert.equal(say(3, 30), "Starts in about 30 seconds");
+  assert.equal(say(125, 0), "Waiting for your task to begin… (in the queue for 2 minutes)");
+  assert.equal(say(3, null), "Waiting for your task to begin…");
+});
+
 test("percent is clamped for the bar", () => {
   assert.equal(describeProgress({ percent: 140, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 100);
   assert.equal(describeProgress({ percent: -3, time_remaining: 1 }, DEFAULT_MESSAGES).percent, 0);
@@ -167,6 +214,23 @@ test("a queued job's wait shows while it is pending", async () => {
   handle.stop();
   assert.equal(status.textContent, "Waiting for your task to begin… (in the queue for 1 minute)");
   assert.equal(widget.dataset.jobtasticState, "PENDING");
+});
+
+test("a queued job with history shows when it starts, not a progress sentence", async () => {
+  const { document } = page();
+  const pending = task("PENDING", {
+    queued_at: "2026-11-30T05:05:39Z",
+    starts_in: 30,
+    progress: { percent: 0, time_remaining: 150, completed: null, total: null, message: null,
+      started_at: null, updated_at: null, overdue: false },
+  });
+  const fake = server({ task: pending });
+  const { widget, status, bar } = parts(document);
+  const handle = watch(widget, { fetch: fake.fetch });
+  await until(() => status.textContent.includes("Starts"), "the start");
+  handle.stop();
+  assert.equal(status.textContent, "Starts in about 30 seconds");
+  assert.equal(bar.getAttribute("aria-valuenow"), "0");
 });
 
 test("a hostile task message stays text", async () => {

@@ -1,5 +1,8 @@
 """The browser test site's URLs: the example project's, and one page of the tests' own.
 
+``test-only/quiet-job/?label=<label>`` submits a job that reports no progress, grants it
+and shows its widget.
+
 ``test-only/widget/?id=<task id>`` renders ``{% jobtastic_progress request.GET.id %}``: a
 widget for whatever id the URL names, the page a careless site might write. The tests show
 that it hands a stranger no status URL, since django-jobtastic's tag only verifies grants
@@ -32,7 +35,33 @@ def widget_for_any_id(request: HttpRequest) -> HttpResponse:
     return HttpResponse(page.render(request=request))
 
 
+QUIET_JOB_PAGE = """{% load jobtastic %}<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <link rel="icon" href="data:,">
+  <title>A job without progress</title>
+</head>
+<body>
+  <main>{% jobtastic_progress task_id label="A job that reports no progress" %}</main>
+</body>
+</html>
+"""
+
+
+def quiet_job(request: HttpRequest) -> HttpResponse:
+    """Submits ``QuietJob`` with the label the URL names, grants it, shows its widget."""
+    from django_jobtastic import grant
+    from tests.browser.quiet_job import QuietJob
+
+    result = QuietJob.delay(label=request.GET.get("label", ""))
+    grant(request, result)
+    page = engines["django"].from_string(QUIET_JOB_PAGE)
+    return HttpResponse(page.render({"task_id": result.id}, request=request))
+
+
 urlpatterns = [
     path("test-only/widget/", widget_for_any_id, name="widget_for_any_id"),
+    path("test-only/quiet-job/", quiet_job, name="quiet_job"),
     *example_urlpatterns,
 ]

@@ -279,6 +279,8 @@
     almostDone: "Almost finished.",
     overdue: "Taking longer than expected\u2026",
     progress: "{percent}% complete, about {remaining} left",
+    about: "About {remaining} left",
+    startsIn: "Starts in about {remaining}",
     success: "Done.",
     resultLink: "Open the result",
     failure: "Something went wrong while running this job.",
@@ -315,8 +317,12 @@
     const percent = clampPercent(progress && progress.percent);
     const remaining = progress && typeof progress.time_remaining === "number" ? progress.time_remaining : -1;
     let text;
+    const early = percent < 2 || !progress || progress.completed === null || progress.completed === void 0;
     if (progress && progress.overdue === true) {
       text = messages.overdue;
+    } else if (remaining >= 5 && early && progress && progress.from_history === true) {
+      const about = messages.about.replace("{remaining}", durationInWords(remaining, language));
+      text = percent < 2 ? `${messages.starting} ${about}` : about;
     } else if (remaining < 0 || percent < 2) {
       text = `${messages.starting} ${messages.estimating}`;
     } else if (remaining < 5 || percent > 98) {
@@ -333,7 +339,10 @@
     const answered = answeredAt ? Date.parse(answeredAt) : Number.NaN;
     return Math.max(0, ((Number.isNaN(answered) ? Date.now() : answered) - queued) / 1e3);
   }
-  function describeWaiting(waited, messages, language) {
+  function describeWaiting(waited, messages, language, startsIn = null) {
+    if (typeof startsIn === "number" && startsIn > 0) {
+      return messages.startsIn.replace("{remaining}", durationInWords(startsIn, language));
+    }
     if (waited === null || waited < 5) return messages.pending;
     return messages.waited.replace("{waited}", durationInWords(waited, language));
   }
@@ -343,11 +352,16 @@
       return task;
     }
     const left = progress.time_remaining - seconds;
-    return {
-      ...task,
-      progress: { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 }
-    };
+    const startsIn = typeof task.starts_in === "number" ? Math.max(0, task.starts_in - seconds) : null;
+    const aged = { ...progress, time_remaining: Math.max(0, left), overdue: left <= 0 };
+    const percent = clampPercent(progress.percent);
+    if (progress.from_history === true && progress.completed == null && percent < TIMED_PERCENT_CAP) {
+      const expected = progress.time_remaining / (1 - percent / 100);
+      aged.percent = Math.min(TIMED_PERCENT_CAP, percent + 100 * seconds / expected);
+    }
+    return { ...task, ...startsIn === null ? {} : { starts_in: startsIn }, progress: aged };
   }
+  var TIMED_PERCENT_CAP = 99;
   function clampPercent(value) {
     const number = Number(value);
     if (!Number.isFinite(number)) return 0;
@@ -541,7 +555,7 @@
         const fallback = task.status === "REVOKED" ? this.messages.cancelled : this.messages.failure;
         this.setText(this.status, task.error && task.error.message || fallback);
         this.emit("jobtastic:failure", task);
-      } else if (task.progress) {
+      } else if (task.progress && task.status !== "PENDING") {
         const { percent, text } = describeProgress(task.progress, this.messages, this.language);
         this.setBar(percent);
         this.setText(this.status, text);
@@ -551,7 +565,8 @@
       } else {
         this.setBar(0);
         const waited = waitedSeconds(task.queued_at, answeredAt);
-        this.setText(this.status, describeWaiting(waited, this.messages, this.language));
+        const text = describeWaiting(waited, this.messages, this.language, task.starts_in);
+        this.setText(this.status, text);
         this.emit("jobtastic:progress", task);
       }
     }

@@ -4,7 +4,7 @@ In ``<site var>/pace/``, for a gate whose token is ``pace-<hex>``:
 
 - ``<token>.json``: ``{"hold_at": [c1, c2, ...]}``, written by the test before the job starts.
   Hold number *i* is the first progress write with ``completed >= c_i`` after hold *i - 1*
-  was released.
+  was released (the initial write, before any step, counts as ``completed`` 0).
 - ``<token>.held.<i>``: the meta of the write the job is held at, written by the worker.
 - ``<token>.release.<i>``: written by the test; the job goes on.
 
@@ -96,10 +96,11 @@ def after_progress(
     folder: Path, task_id: str, kwargs: Mapping[str, Any] | None, meta: Mapping[str, Any]
 ) -> None:
     """Right after a PROGRESS write: start a hold if a gate says so."""
-    completed, total = meta.get("completed"), meta.get("total")
-    if not kwargs or not isinstance(completed, int) or not isinstance(total, int):
+    # The initial write (no ``completed`` yet) counts as 0 done: ``hold_at`` 0 holds there.
+    completed, total = meta.get("completed", 0), meta.get("total")
+    if not kwargs or not isinstance(completed, int) or not isinstance(total, (int, type(None))):
         return
-    if completed >= total:
+    if total is not None and completed >= total:
         return  # the job's last step: it sleeps no more, so it could not be held
     for token in tokens_in(kwargs.values()):
         spec = folder / f"{token}.json"
