@@ -13,6 +13,7 @@ then says the job cannot be shown, never shows a stranger anything.
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ from django_jobtastic.job_cache import open_cache
 KEY_PREFIX = "jobtastic:grants:"
 #: Per job: its owners, each still following it (true) or having cancelled (false).
 FOLLOWERS_PREFIX = "jobtastic:followers:"
-#: Rewrites tried before a grant gives up on an entry that keeps changing under it.
-ATTEMPTS = 10
+#: Rewrites tried before a grant gives up on an entry that keeps changing under it: each
+#: round of contenders lets one through, so this covers dozens of simultaneous grants.
+ATTEMPTS = 100
+#: Longest pause (seconds) before trying again, drawn at random so contenders spread out.
+BACKOFF = 0.002
 MAX_TASK_ID_LENGTH = 255
 
 
@@ -88,6 +92,7 @@ def _update(key: str, change: Callable[[str | None], str], lifetime: int) -> Non
             return
         elif cache.replace_if_equal(key, old, new, lifetime):
             return
+        time.sleep(random.uniform(0, BACKOFF))
     raise RuntimeError(f"{key} kept changing: not updated")
 
 

@@ -14,6 +14,8 @@ import pytest
 
 from django_jobtastic import UserFacingError
 from django_jobtastic.conf import forget
+from django_jobtastic.job_cache import open_cache
+from django_jobtastic.task import keys, run_history
 from django_jobtastic.task.registration import registered_instance
 from tests.flask import pace
 from tests.flask.celery_app import QUEUE, REDIS_URL, app
@@ -160,3 +162,14 @@ def test_a_leaky_run_is_reported_in_the_worker_log(worker, marker):
 
 def test_the_worker_consumes_this_runs_queue_only(worker):
     assert app.conf.task_default_queue == QUEUE
+
+
+def test_a_successful_run_joins_its_class_history_in_the_redis_cache(worker, marker):
+    pace.release(marker)
+    cache, key = open_cache(REDIS_URL), keys.history_key(HeldJob.name)
+    before = cache.get(key)
+
+    HeldJob.delay_or_fail(marker=marker).get(timeout=RESULT_TIMEOUT)
+
+    wait_until(lambda: cache.get(key) != before, what="the run in its class's history")
+    assert run_history.runs_of(REDIS_URL, HeldJob.name)
