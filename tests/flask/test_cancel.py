@@ -8,10 +8,12 @@ import uuid
 
 import pytest
 
+from django_jobtastic.conf import forget
 from tests.flask import pace
+from tests.flask.celery_app import REDIS_URL
 from tests.flask.celery_app import app as celery_app
 from tests.flask.site import app as site
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 
 RESULT_TIMEOUT = 60  # seconds
 ATTRIBUTE = re.compile(r'data-jobtastic-(?P<name>[a-z-]+)="(?P<value>[^"]*)"')
@@ -170,3 +172,18 @@ def test_other_methods_are_a_json_405(worker, marker):
 
     assert (answer.status_code, answer.headers["Allow"]) == (405, "POST")
     assert answer.get_json() == {"error": "Only POST is allowed here."}
+
+
+def test_a_cancel_that_cannot_read_the_grants_is_a_503(worker, marker):
+    client = browser()
+    widget = widget_of(client, marker)
+    pace.release(marker)
+    celery_app.conf.jobtastic_cache = f"redis://127.0.0.1:{free_port()}/0"
+    forget()
+    try:
+        answer = cancel(client, widget)
+    finally:
+        celery_app.conf.jobtastic_cache = REDIS_URL
+        forget()
+
+    assert (answer.status_code, answer.headers["Retry-After"]) == (503, "5")
