@@ -23,20 +23,22 @@ def mark_key(task_id: str) -> str:
 
 
 def set_mark(alias: str, task_id: str, lifetime: int | None) -> None:
-    """Mark ``task_id`` cancelled in the cache ``alias`` for ``lifetime`` s (None: no expiry).
+    """Mark ``task_id`` cancelled in the cache ``alias`` (an alias or a URL) for ``lifetime``
+    s (None: no expiry).
 
     Raises whatever the cache raises: a cancel that cannot be recorded must say so.
     """
-    from django.core.cache import caches
+    from django_jobtastic.job_cache import open_cache
 
-    caches[alias].set(mark_key(task_id), True, timeout=lifetime)
+    open_cache(alias).set(mark_key(task_id), True, lifetime)
 
 
 def is_marked(alias: str, task_id: str) -> bool:
-    """Whether ``task_id`` is marked cancelled in the cache ``alias`` (raises if it is down)."""
-    from django.core.cache import caches
+    """Whether ``task_id`` is marked cancelled in the cache ``alias`` (an alias or a URL);
+    raises if it is down."""
+    from django_jobtastic.job_cache import open_cache
 
-    return caches[alias].get(mark_key(task_id)) is True
+    return open_cache(alias).get(mark_key(task_id)) is True
 
 
 def lifetime_of(result_expires: Any) -> int | None:

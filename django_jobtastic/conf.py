@@ -7,16 +7,23 @@ reported naming the setting: by the system check ``django_jobtastic.E004`` at st
 (``manage.py check``, ``runserver``, ``migrate``...), and, where no checks run (gunicorn, a
 Celery worker ignores their outcome), as ``ImproperlyConfigured`` with the same text when it
 is read, never as a ``ValueError`` from deep inside a request or a job.
+
+Where Django settings are not configured (a Flask site, a plain Celery worker), the same
+settings come from the current Celery app's configuration under lower-case names
+(``jobtastic_progress_interval``...), and ``jobtastic_cache`` is a cache URL
+(``redis://...``) instead of an alias: this module is the one seam between the two.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
+from celery import current_app
+from django.conf import ENVIRONMENT_VARIABLE, settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
@@ -87,25 +94,79 @@ def _heartbeat_or_default() -> float:
     return float(value) if _is_number(value) and value > 0 else 10.0
 
 
+#: Where the cache setting names a URL instead of a Django alias (no Django settings).
+CACHE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _is_cache_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(CACHE_URL_SCHEMES)
+
+
+#: The cache rule without Django settings: a URL, or unset (herd avoidance and result
+#: caching then need one, and say so when a task uses them).
+_CELERY_CACHE = Setting(
+    None, "a cache URL such as 'redis://127.0.0.1:6379/0'", lambda v: v is None or _is_cache_url(v)
+)
+
+
+def django_configured() -> bool:
+    """Whether this process reads Django settings (else the Celery app's configuration):
+    configured already, or named by ``DJANGO_SETTINGS_MODULE`` and loaded at first use."""
+    return bool(settings.configured or os.environ.get(ENVIRONMENT_VARIABLE))
+
+
+def celery_name(name: str) -> str:
+    """The Celery configuration key of a setting: ``CACHE`` -> ``jobtastic_cache``."""
+    return (PREFIX + name).lower()
+
+
+def _rule(name: str) -> Setting:
+    if name == "CACHE" and not django_configured():
+        return _CELERY_CACHE
+    return SETTINGS[name]
+
+
+def _full_name(name: str) -> str:
+    return PREFIX + name if django_configured() else celery_name(name)
+
+
 def _raw(name: str) -> Any:
-    return getattr(settings, PREFIX + name, SETTINGS[name].default)
+    if django_configured():
+        return getattr(settings, PREFIX + name, SETTINGS[name].default)
+    return current_app.conf.get(celery_name(name), _rule(name).default)
 
 
-#: Valid values as read (name without the prefix -> value), until a setting changes. A wrong
-#: value is never remembered: it raises on every read.
+#: Valid values as read (name without the prefix -> value), until a setting changes, and
+#: the source they were read from (Django's settings, or one Celery app). A wrong value is
+#: never remembered: it raises on every read.
 _read: dict[str, Any] = {}
+_read_from: list[Any] = [None]
+
+
+def _source() -> Any:
+    return settings if django_configured() else current_app._get_current_object()  # type: ignore[attr-defined]
 
 
 def _value(name: str) -> Any:
+    source = _source()
+    if _read_from[0] is not source:
+        _read.clear()
+        _read_from[0] = source
     try:
         return _read[name]
     except KeyError:
         pass
     value = _raw(name)
-    if not SETTINGS[name].valid(value):
-        raise ImproperlyConfigured(problem(PREFIX + name, value, SETTINGS[name].expected))
+    rule = _rule(name)
+    if not rule.valid(value):
+        raise ImproperlyConfigured(problem(_full_name(name), value, rule.expected))
     _read[name] = value
     return value
+
+
+def forget() -> None:
+    """Read every setting again at its next use (a Celery app's configuration changed)."""
+    _read.clear()
 
 
 def _forget(*, setting: str, **kwargs: Any) -> None:
@@ -142,8 +203,9 @@ class JobtasticSettings:
 
     @property
     def CACHE(self) -> str:
-        """Alias of the Django cache holding herd entries and cached result ids."""
-        return str(_value("CACHE"))
+        """The cache holding herd entries and cached result ids: a Django cache alias, or,
+        without Django settings, a cache URL ("" when ``jobtastic_cache`` is not set)."""
+        return str(_value("CACHE") or "")
 
     @property
     def PROGRESS_INTERVAL(self) -> float:

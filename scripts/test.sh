@@ -84,6 +84,8 @@ stop_side_legs() {  # on any exit: the side legs' processes and their Redis serv
 trap stop_side_legs EXIT
 
 run_suite .venv redis rabbitmq embedded
+echo "== .venv: without Django settings (a Celery app's own configuration, Flask) on Redis"
+scripts/test-flask.sh --cov --cov-append --cov-report=
 echo "== .venv: the example project in Chromium (uvicorn and a worker, embedded set-up)"
 .venv/bin/pytest tests/browser --cov --cov-append --cov-report= -q
 .venv/bin/coverage report --fail-under=95

@@ -12,6 +12,10 @@ from django_jobtastic.web.answer_reuse import answers
 from django_jobtastic.web.result_reading import TaskState
 from tests.celery_app import app
 
+#: The Django-free tests run as their own pytest run, where Django is never configured
+#: (scripts/test.sh): ``pytest tests/flask -p no:django --confcutdir tests/flask``.
+collect_ignore = ["flask"]
+
 
 @pytest.fixture(autouse=True)
 def no_status_answers_held() -> Iterator[None]:

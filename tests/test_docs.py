@@ -59,7 +59,9 @@ PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 #: Fence languages a page may use; only the first three are checked here.
 CHECKED = {"python", "django", "json"}
-SHOWN_ONLY = {"sh", "text", "js", "html", "{include}", "{toctree}"}
+SHOWN_ONLY = {"sh", "text", "js", "html", "jinja", "{include}", "{toctree}"}
+#: Pages whose examples run without Django settings, in tests/flask/test_docs.py.
+WITHOUT_DJANGO = {ROOT / "docs" / "flask.md"}
 
 OPENING_FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 MODULE_FILE = re.compile(r"^# (?P<path>[a-z_][a-z0-9_]*(?:/[a-z_][a-z0-9_]*)+)\.py\s*$")
@@ -120,7 +122,7 @@ def blocks_of(page: Path) -> Iterator[Block]:
 
 
 BLOCKS = [block for page in PAGES for block in blocks_of(page)]
-PYTHON = [block for block in BLOCKS if block.language == "python"]
+PYTHON = [b for b in BLOCKS if b.language == "python" and b.page not in WITHOUT_DJANGO]
 TEMPLATES = [block for block in BLOCKS if block.language == "django"]
 
 #: Module name -> the blocks that make it up, in page order; a block repeating an earlier

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.core.cache import caches
 
+from django_jobtastic.job_cache.django_cache import DjangoJobCache
 from django_jobtastic.task import keys
 from django_jobtastic.task.herd import CacheUnavailableError, JobEntries, Liveness, open_entries
 
@@ -87,7 +88,8 @@ def test_result_entry_round_trip(entries):
 
 
 def test_cache_down_raises_cache_unavailable():
-    entries = JobEntries(caches["volatile"], uuid.uuid4().hex)  # nothing listens there
+    nobody_listens = DjangoJobCache(caches["volatile"])
+    entries = JobEntries(nobody_listens, uuid.uuid4().hex)
     with pytest.raises(CacheUnavailableError, match="ConnectionError"):
         entries.claim("a", 60, always(Liveness.RUNNING))
 

@@ -55,6 +55,17 @@ def test_wheel_contains_the_package_and_its_type_marker(wheel: Path) -> None:
     assert not any(name.startswith("tests/") for name in names)
 
 
+def test_wheel_carries_the_flask_integration_and_its_extra(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    names = set(archive.namelist())
+    assert "django_jobtastic/flask/extension.py" in names
+    assert "django_jobtastic/flask/templates/jobtastic/progress.html" in names
+    metadata = next(name for name in names if name.endswith(".dist-info/METADATA"))
+    requirements = archive.read(metadata).decode().splitlines()
+    assert "Provides-Extra: flask" in requirements
+    assert "Requires-Dist: flask>=3.0; extra == 'flask'" in requirements
+
+
 def test_wheel_version_is_the_package_version(wheel: Path) -> None:
     assert wheel.name.startswith(f"django_jobtastic-{django_jobtastic.__version__}-")
 

@@ -152,7 +152,7 @@ def test_hostile_label_is_escaped():
 
 def test_hostile_translations_survive_as_data_not_markup(monkeypatch):
     monkeypatch.setattr(
-        "django_jobtastic.web.widget._",
+        "django_jobtastic.widget_texts._",
         lambda text: HOSTILE if text.startswith("Waiting") else text,
     )
     markup = render("{% jobtastic_progress t %}", request=anonymous_request(TASK_ID), t=TASK_ID)

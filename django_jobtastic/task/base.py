@@ -13,10 +13,10 @@ import psutil
 from celery.exceptions import Ignore
 from celery.signals import task_prerun
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
 
 from django_jobtastic.bounded_backends import bounded
 from django_jobtastic.conf import conf
+from django_jobtastic.django_connections import close_thread_connections
 from django_jobtastic.liveness import epoch_of, is_lost_verdict, record_lost
 from django_jobtastic.task import keys, progress, run_history
 from django_jobtastic.task.cancelling import (
@@ -185,7 +185,7 @@ class JobtasticTask(SubmittingTask):
                 return self._store_progress(task_id, request, meta)
             finally:
                 if threading.current_thread() is not job_thread:
-                    connections.close_all()  # the flush timer's own (django-db) connection
+                    close_thread_connections()  # the flush timer's own (django-db) connection
 
         return store
 
@@ -210,7 +210,7 @@ class JobtasticTask(SubmittingTask):
                 return self._declared_lost(task_id)
             finally:
                 if threading.current_thread() is not job_thread:
-                    connections.close_all()
+                    close_thread_connections()
 
         return declared_lost
 

@@ -40,7 +40,8 @@ class CoordinatedTask(AnyTask):
     cache_duration: ClassVar[int] = -1
     #: Tasks sharing a prefix share cached results and herd entries. Default: module.Class.
     cache_prefix: ClassVar[str | None] = None
-    #: Django cache alias for this task's entries; default ``JOBTASTIC_CACHE``.
+    #: Cache for this task's entries (a Django alias, or a URL without Django settings);
+    #: default ``JOBTASTIC_CACHE``.
     cache_alias: ClassVar[str | None] = None
 
     @property

@@ -3,10 +3,8 @@
 Every cache error is turned into ``CacheUnavailableError`` so the task can fall back to an
 uncached submission instead of failing the user's request.
 
-Django's cache API has ``add`` (atomic on shared backends) but no compare-and-delete, so
-"remove the entry only if it still names my task" is a read then a delete, and a claim made
-between the two would be lost. On Django's own Redis backend both operations run as one Lua
-script. Other backends fall back to read-then-write: the window is a few microseconds.
+The cache is a ``JobCache`` (``django_jobtastic.job_cache``): a Django cache or plain
+Redis, each with the atomic operations a claim needs.
 """
 
 from __future__ import annotations
@@ -15,61 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any
 
-from django.core.cache import BaseCache
-from django.core.cache.backends.redis import RedisCache
-
+from django_jobtastic.job_cache import JobCache, open_cache
 from django_jobtastic.task import keys
 
 #: How often a claim re-reads an entry that changed under it before giving up the race.
 CLAIM_ATTEMPTS = 5
 #: Seconds a caller that lost a takeover waits for the winner to swap the entry in.
 TAKEOVER_WAIT = 0.005
-
-_DELETE_IF_EQUAL = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-_REPLACE_IF_EQUAL = """
-if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
-if tonumber(ARGV[3]) > 0 then
-    redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3])
-else
-    redis.call('set', KEYS[1], ARGV[2])
-end
-return 1
-"""
-
-
-def _redis_script(cache: RedisCache, script: str, key: str, *values: Any) -> int:
-    client_wrapper: Any = cache._cache
-    redis_key = cache.make_and_validate_key(key)
-    client = client_wrapper.get_client(redis_key, write=True)
-    serialize = client_wrapper._serializer.dumps
-    arguments = [serialize(value) if isinstance(value, str) else value for value in values]
-    return int(client.eval(script, 1, redis_key, *arguments))
-
-
-def delete_if_equal(cache: BaseCache, key: str, expected: str) -> bool:
-    """Delete ``key`` only while it holds ``expected``; whether it was deleted."""
-    if isinstance(cache, RedisCache):
-        return _redis_script(cache, _DELETE_IF_EQUAL, key, expected) == 1
-    if cache.get(key) != expected:
-        return False
-    cache.delete(key)
-    return True
-
-
-def replace_if_equal(cache: BaseCache, key: str, expected: str, new: str, timeout: int) -> bool:
-    """Set ``key`` to ``new`` for ``timeout`` s only while it holds ``expected``."""
-    if isinstance(cache, RedisCache):
-        milliseconds = int(timeout * 1000) if timeout else 0
-        return _redis_script(cache, _REPLACE_IF_EQUAL, key, expected, new, milliseconds) == 1
-    if cache.get(key) != expected:
-        return False
-    cache.set(key, new, timeout=timeout)
-    return True
 
 
 class CacheUnavailableError(Exception):
@@ -93,9 +44,9 @@ def cache_errors() -> Iterator[None]:
 
 
 class JobEntries:
-    """The herd and result entries of one job (one digest) in one Django cache."""
+    """The herd and result entries of one job (one digest) in one cache."""
 
-    def __init__(self, cache: BaseCache, digest: str) -> None:
+    def __init__(self, cache: JobCache, digest: str) -> None:
         self.cache = cache
         self.digest = digest
         self.herd_key = keys.herd_key(digest)
@@ -109,7 +60,7 @@ class JobEntries:
     def remember_result(self, task_id: str, cache_duration: int) -> None:
         """Point identical calls at ``task_id`` for ``cache_duration`` s (0: no expiry)."""
         with cache_errors():
-            self.cache.set(self.result_key, task_id, timeout=cache_duration or None)
+            self.cache.set(self.result_key, task_id, cache_duration or None)
 
     def forget_result(self, task_id: str | None = None) -> None:
         """Drop the result entry (only if it still names ``task_id``, when given)."""
@@ -117,7 +68,7 @@ class JobEntries:
             if task_id is None:
                 self.cache.delete(self.result_key)
             else:
-                delete_if_equal(self.cache, self.result_key, task_id)
+                self.cache.delete_if_equal(self.result_key, task_id)
 
     def claim(
         self, task_id: str, timeout: int, liveness: Callable[[str], Liveness]
@@ -131,7 +82,7 @@ class JobEntries:
         """
         with cache_errors():
             for _ in range(CLAIM_ATTEMPTS):
-                if self.cache.add(self.herd_key, task_id, timeout=timeout):
+                if self.cache.add(self.herd_key, task_id, timeout):
                     return task_id, True
                 existing = self.cache.get(self.herd_key)
                 if not isinstance(existing, str):
@@ -139,8 +90,8 @@ class JobEntries:
                 if liveness(existing) is not Liveness.DEAD:
                     return existing, False
                 takeover = keys.takeover_key(self.digest, existing)
-                if self.cache.add(takeover, task_id, timeout=timeout):
-                    if replace_if_equal(self.cache, self.herd_key, existing, task_id, timeout):
+                if self.cache.add(takeover, task_id, timeout):
+                    if self.cache.replace_if_equal(self.herd_key, existing, task_id, timeout):
                         return task_id, True
                     continue  # the entry changed under us (released or claimed): race again
                 successor = self.cache.get(takeover)
@@ -158,14 +109,12 @@ class JobEntries:
     def release(self, task_id: str) -> None:
         """Remove the herd entry if it still names ``task_id``, never someone else's."""
         with cache_errors():
-            delete_if_equal(self.cache, self.herd_key, task_id)
+            self.cache.delete_if_equal(self.herd_key, task_id)
 
 
-def open_entries(alias: str, digest: str) -> JobEntries:
-    """The entries of ``digest`` in the cache ``alias``; ``CacheUnavailableError`` if it
-    cannot be opened."""
-    from django.core.cache import caches
-
+def open_entries(name: str, digest: str) -> JobEntries:
+    """The entries of ``digest`` in the cache ``name`` (alias or URL);
+    ``CacheUnavailableError`` if it cannot be opened."""
     with cache_errors():
-        cache = caches[alias]
+        cache = open_cache(name)
     return JobEntries(cache, digest)

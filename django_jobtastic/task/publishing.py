@@ -25,11 +25,11 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from celery import Celery
-from django.db import connections
 from kombu import Connection
 from kombu.exceptions import OperationalError
 from kombu.pools import ProducerPool
 
+from django_jobtastic.django_connections import close_thread_connections
 from django_jobtastic.exceptions import PublishTimeoutError
 from django_jobtastic.task.threads import start_without_signals
 
@@ -165,7 +165,7 @@ class _Attempt(Generic[T]):
             self.error = error
         finally:
             self._finish()
-            connections.close_all()  # any this thread opened (database backend or cache)
+            close_thread_connections()  # any this thread opened (database backend or cache)
 
     def _enter(self, phase: str) -> bool:
         with _lock:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.cache import BaseCache
-
+from django_jobtastic.job_cache import JobCache, open_cache
 from django_jobtastic.task import keys
 from django_jobtastic.task.herd import CacheUnavailableError, cache_errors
 from django_jobtastic.task.history import Expectation, Run, add, decode, expect
@@ -23,10 +22,9 @@ logger = logging.getLogger(__name__)
 HISTORY_TIMEOUT = 30 * 24 * 3600
 
 
-def _cache(alias: str) -> BaseCache:
-    from django.core.cache import caches
-
-    return caches[alias]
+def _cache(alias: str) -> JobCache:
+    """The cache ``alias`` names: a Django alias, or a URL without Django settings."""
+    return open_cache(alias)
 
 
 def runs_of(alias: str, task_name: str) -> list[Run]:
@@ -51,6 +49,6 @@ def remember(alias: str, task_name: str, run: Run) -> None:
         runs = add(runs_of(alias, task_name), run)
         with cache_errors():
             encoded = [kept.encode() for kept in runs]
-            _cache(alias).set(keys.history_key(task_name), encoded, timeout=HISTORY_TIMEOUT)
+            _cache(alias).set(keys.history_key(task_name), encoded, HISTORY_TIMEOUT)
     except CacheUnavailableError as error:
         logger.warning("Jobtastic: run of %s not added to its history: %s", task_name, error)

@@ -16,6 +16,7 @@ from celery.result import EagerResult
 from celery.utils import uuid
 from django.core.exceptions import ImproperlyConfigured
 
+from django_jobtastic import submissions
 from django_jobtastic.bounded_backends import bounded
 from django_jobtastic.conf import conf
 from django_jobtastic.task import run_history
@@ -118,6 +119,7 @@ class SubmittingTask(PublishingTask):
         # The registered name travels with the result, so grant() records which job it is
         # without asking the result backend (AsyncResult.name would).
         setattr(result, "task_name", self.name)  # noqa: B010
+        submissions.announce(result.id, self.name)
         return result
 
     def _noting_queued(self, publish: Publisher) -> Publisher:

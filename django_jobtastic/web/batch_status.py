@@ -18,10 +18,10 @@ from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic.conf import conf
+from django_jobtastic.texts import gettext, gettext_noop
 from django_jobtastic.web.result_reading import (
     BACKEND_DOWN,
     ResultBackendUnavailableError,

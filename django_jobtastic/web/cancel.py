@@ -23,11 +23,11 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 
 from django_jobtastic import cancel_marks
 from django_jobtastic.conf import conf
+from django_jobtastic.texts import gettext, gettext_noop
 from django_jobtastic.web.grants import names_granted, undo_withdraw, withdraw
 from django_jobtastic.web.job_classes import cancellable_task
 from django_jobtastic.web.result_reading import (
@@ -89,7 +89,7 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
         withdrawn, last_owner = withdraw(request, signed.task_id)
     except BACKEND_DOWN as error:
         return unavailable(error)
-    if last_owner and not _mark_cancelled(task, signed.task_id):
+    if last_owner and not mark_cancelled(task, signed.task_id):
         undo_withdraw(withdrawn)  # nothing recorded: the client may simply try again
         response = json_response({"error": gettext(NOT_RECORDED_MESSAGE)}, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -129,8 +129,10 @@ def _current_task(task_id: str) -> dict[str, Any]:
     return task_object(task_id, stored, debug=bool(settings.DEBUG))
 
 
-def _mark_cancelled(task: Any, task_id: str) -> bool:
-    """Mark the job cancelled where its worker looks; False if that cannot be recorded."""
+def mark_cancelled(task: Any, task_id: str) -> bool:
+    """Mark the job cancelled where its worker looks; False if that cannot be recorded.
+
+    Framework-neutral: the Flask cancel route uses it too."""
     alias = getattr(task, "cache_alias", None) or conf.CACHE
     lifetime = cancel_marks.lifetime_of(current_app.conf.result_expires)
     try:

@@ -21,6 +21,7 @@ from typing import Any
 from celery import current_app, states
 from django.db import DatabaseError, IntegrityError, transaction
 
+from django_jobtastic.conf import django_configured
 from django_jobtastic.unstored_results import UnstoredResult
 from django_jobtastic.web.moments import db_time, now, oldest_valid
 from django_jobtastic.web.payloads import jsonable
@@ -60,6 +61,8 @@ def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
     asking again will tell.
     """
     if stored.state != states.PENDING or stored.info is not None or task_id in _without:
+        return stored
+    if not django_configured():  # no database to keep outcomes in (a Flask site)
         return stored
     from django_jobtastic.models import KeptOutcome
 

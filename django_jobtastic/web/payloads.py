@@ -16,10 +16,10 @@ from typing import Any
 
 from celery import states
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils.translation import gettext, gettext_noop
 
 from django_jobtastic.exceptions import JobLostError, JobNotQueuedError, UserFacingError
 from django_jobtastic.liveness import epoch_of
+from django_jobtastic.texts import gettext, gettext_noop
 
 #: Shown for failures whose message is not meant for users (outside DEBUG).
 GENERIC_FAILURE = gettext_noop("Something went wrong while running this job.")

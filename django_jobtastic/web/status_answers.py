@@ -15,8 +15,8 @@ from typing import Any
 
 from celery import states
 from django.http import HttpResponse
-from django.utils.translation import gettext, gettext_noop
 
+from django_jobtastic.texts import gettext, gettext_noop
 from django_jobtastic.web.kept_outcomes import settle_unstored
 from django_jobtastic.web.lost_jobs import settle_lost
 from django_jobtastic.web.payloads import task_payload

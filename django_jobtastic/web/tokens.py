@@ -63,13 +63,13 @@ def user_owner(pk: object) -> str:
 
 def _owner(kind: str, identity: object, secret: str | None = None) -> str:
     """``<kind>:<keyed hash of the identity>``: comparable, but reveals nothing."""
-    return _hashed_owner(
+    return hashed_owner(
         kind, f"{kind}:{identity}", settings.SECRET_KEY if secret is None else secret
     )
 
 
 @lru_cache(maxsize=MAX_OWNERS)
-def _hashed_owner(kind: str, value: str, secret: str) -> str:
+def hashed_owner(kind: str, value: str, secret: str) -> str:
     # Remembered by the key it is hashed with: a polling session's every poll hashes once.
     digest = salted_hmac(SALT, value, secret=secret, algorithm="sha256")
     return f"{kind}:{digest.hexdigest()[:32]}"

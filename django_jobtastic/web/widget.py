@@ -26,6 +26,7 @@ from django_jobtastic.web.grants import names_granted
 from django_jobtastic.web.job_classes import cancellable_task
 from django_jobtastic.web.task_refs import TaskOrId, task_id_of
 from django_jobtastic.web.tokens import token_for
+from django_jobtastic.widget_texts import widget_messages
 
 logger = logging.getLogger(__name__)
 
@@ -33,31 +34,6 @@ SCRIPT_PATH = "django_jobtastic/jobtastic.js"
 STYLESHEET_PATH = "django_jobtastic/jobtastic.css"
 #: Request attribute counting the widgets rendered for it: assets go with the first only.
 _RENDERED = "_jobtastic_widgets_rendered"
-
-
-def widget_messages() -> dict[str, str]:
-    """The texts the widget shows, in the active language; ``{...}`` are filled in by JS."""
-    return {
-        "pending": _("Waiting for your task to begin…"),
-        "waited": _("Waiting for your task to begin… (in the queue for %(waited)s)")
-        % {"waited": "{waited}"},
-        "starting": _("Your job is getting started."),
-        "estimating": _("Working on an estimate…"),
-        "almostDone": _("Almost finished."),
-        "overdue": _("Taking longer than expected…"),
-        "progress": _("%(percent)s%% complete, about %(remaining)s left")
-        % {"percent": "{percent}", "remaining": "{remaining}"},
-        "about": _("About %(remaining)s left") % {"remaining": "{remaining}"},
-        "startsIn": _("Starts in about %(remaining)s") % {"remaining": "{remaining}"},
-        "success": _("Done."),
-        "resultLink": _("Open the result"),
-        "failure": _("Something went wrong while running this job."),
-        "cancelled": _("The job was cancelled."),
-        "cancel": _("Cancel"),
-        "cancelFailed": _("The job could not be cancelled. Please try again."),
-        "reconnecting": _("Lost contact with the server. Reconnecting…"),
-        "unavailable": _("The progress of this job cannot be shown."),
-    }
 
 
 @dataclass(frozen=True)
