@@ -15,13 +15,14 @@ from django_jobtastic.exceptions import JobNotQueuedError, UserFacingError
 
 if TYPE_CHECKING:
     from django_jobtastic.task.base import JobtasticTask
-    from django_jobtastic.web.grants import GrantedJob, grant, has_grant, jobs_of
+    from django_jobtastic.web.grants import grant, has_grant, jobs_of
     from django_jobtastic.web.status_urls import status_url
+    from django_jobtastic.web.task_refs import GrantedJob
 
 #: Public name -> the module it lives in, imported when the name is first read.
 _LAZY = {
     "JobtasticTask": "django_jobtastic.task.base",
-    "GrantedJob": "django_jobtastic.web.grants",
+    "GrantedJob": "django_jobtastic.web.task_refs",
     "grant": "django_jobtastic.web.grants",
     "has_grant": "django_jobtastic.web.grants",
     "jobs_of": "django_jobtastic.web.grants",

@@ -8,6 +8,7 @@ keys).
 
 from __future__ import annotations
 
-from django_jobtastic.flask.extension import GrantedJob, Jobtastic
+from django_jobtastic.flask.extension import Jobtastic
+from django_jobtastic.web.task_refs import GrantedJob
 
 __all__ = ["GrantedJob", "Jobtastic"]

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,7 @@ from django_jobtastic.flask.csrf import csrf_token
 from django_jobtastic.flask.routes import blueprint
 from django_jobtastic.flask.tokens import current_owner, make_token
 from django_jobtastic.texts import gettext
-from django_jobtastic.web.task_refs import TaskOrId, task_id_of
+from django_jobtastic.web.task_refs import GrantedJob, TaskOrId, task_id_of
 from django_jobtastic.widget_texts import widget_messages
 
 logger = logging.getLogger(__name__)
@@ -41,16 +39,6 @@ STATIC_FOLDER = str(Path(__file__).resolve().parent.parent / "static" / "django_
 #: ``flask.g`` attributes: jobs submitted in this request, and widgets rendered for it.
 _SUBMITTED = "_jobtastic_submitted"
 _RENDERED = "_jobtastic_widgets_rendered"
-
-
-@dataclass(frozen=True)
-class GrantedJob:
-    """A job the requester may follow, as ``Jobtastic.jobs()`` lists it."""
-
-    task_id: str
-    task_name: str | None
-    granted_at: datetime
-    status_url: str
 
 
 class Jobtastic:

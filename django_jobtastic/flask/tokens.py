@@ -16,7 +16,7 @@ from django.core import signing
 from django.utils.crypto import constant_time_compare
 from flask import current_app, session
 
-from django_jobtastic.web.tokens import SALT, SignedStatus, hashed_owner
+from django_jobtastic.web.tokens import SALT, SignedStatus, hashed_owner, signed_status
 
 #: Key of the visitor's mark in the Flask session.
 SESSION_KEY = "_jobtastic_owner"
@@ -85,9 +85,4 @@ def read_token(token: str, max_age: int) -> SignedStatus | None:
         data: Any = signer.unsign_object(token, max_age=max_age)
     except (signing.BadSignature, ValueError, TypeError):
         return None
-    if not isinstance(data, dict):
-        return None
-    task_id, owner = data.get("task"), data.get("owner")
-    if not isinstance(task_id, str) or not isinstance(owner, str):
-        return None
-    return SignedStatus(task_id, owner)
+    return signed_status(data)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,7 @@ from django_jobtastic.conf import conf
 from django_jobtastic.unstored_results import UnstoredResult
 from django_jobtastic.web.kept_outcomes import keep
 from django_jobtastic.web.moments import aware, db_time, now, oldest_valid
-from django_jobtastic.web.task_refs import TaskOrId, task_id_of
+from django_jobtastic.web.task_refs import GrantedJob, TaskOrId, task_id_of
 from django_jobtastic.web.tokens import check_session_store, owner_of, token_url
 
 if TYPE_CHECKING:
@@ -45,16 +44,6 @@ VISITOR_KEY = "_jobtastic_visitor"
 #: The longest task id and task name kept (the Grant table's column sizes).
 MAX_TASK_ID_LENGTH = 255
 MAX_TASK_NAME_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class GrantedJob:
-    """A job the requester may follow, as ``jobs_of`` lists it."""
-
-    task_id: str
-    task_name: str | None
-    granted_at: datetime
-    status_url: str
 
 
 def grant(request: HttpRequest, task_or_id: TaskOrId) -> str:

@@ -1,7 +1,10 @@
-"""What the web half accepts as "a job": a task id, or a result object carrying one."""
+"""What the web half accepts as "a job" (a task id, or a result object carrying one), and
+what it lists as one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, TypeAlias
 
 
@@ -24,3 +27,14 @@ def task_id_of(task_or_id: TaskOrId) -> str:
             f"{task_or_id!r:.80}"
         )
     return task_id
+
+
+@dataclass(frozen=True)
+class GrantedJob:
+    """A job the requester may follow, as "my jobs" lists it (Django's ``jobs_of`` and
+    Flask's ``Jobtastic.jobs()`` alike)."""
+
+    task_id: str
+    task_name: str | None
+    granted_at: datetime
+    status_url: str

@@ -150,12 +150,18 @@ def _verify(token: str) -> tuple[SignedStatus, int] | None:
         signed_at = signing.b62_decode(token.rsplit(":", 2)[1])  # value:timestamp:signature
     except (signing.BadSignature, ValueError, TypeError):
         return None
+    status = signed_status(data)
+    return None if status is None else (status, signed_at)
+
+
+def signed_status(data: Any) -> SignedStatus | None:
+    """The task id and owner a token's signed value holds, if it has their shape."""
     if not isinstance(data, dict):
         return None
     task_id, owner = data.get("task"), data.get("owner")
     if not isinstance(task_id, str) or not isinstance(owner, str):
         return None
-    return SignedStatus(task_id, owner), signed_at
+    return SignedStatus(task_id, owner)
 
 
 class SessionStoreUnavailableError(ConnectionError):
