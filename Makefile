@@ -22,11 +22,11 @@ lint:  ## ruff and mypy only
 docs:  ## build the documentation site (warnings are errors)
 	scripts/docs.sh
 
-bench:  ## run every benchmark in bench/ (prints figures, asserts nothing)
+bench:  ## run every benchmark in bench/ (the scripts with a main; prints figures, asserts nothing)
 	scripts/ensure-services.sh
 	scripts/apt-install.sh wrk
 	scripts/venv.sh .venv python3 test,lint,bench
-	for script in bench/[a-z]*.py; do .venv/bin/python $$script || exit 1; done
+	for script in $$(grep -l '^if __name__ == "__main__":' bench/[a-z]*.py); do .venv/bin/python $$script || exit 1; done
 
 soak:  ## the fault suite for MINUTES (default 6) on both brokers; figures in docs/deployment.md
 	scripts/soak.sh
