@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -299,9 +299,9 @@ def test_streams_handed_one_change_work_out_its_answer_once(monkeypatch):
     worked_out: list[str] = []
     encoded = events_module._encoded
 
-    def counting(task_id: str, state: Any, language: str, debug: bool) -> tuple[bool, bytes]:
+    def counting(task_id: str, state: Any, language: str, *rest: Any) -> tuple[bool, bytes]:
         worked_out.append(language)
-        return encoded(task_id, state, language, debug)
+        return encoded(task_id, state, language, *rest)
 
     monkeypatch.setattr(events_module, "_encoded", counting)
     task_id = new_id()
@@ -335,3 +335,33 @@ def test_the_widget_offers_the_stream_under_asgi_only():
     assert "data-jobtastic-batch-url" in under_wsgi
     assert "data-jobtastic-events-url" not in under_wsgi
     assert 'data-jobtastic-events-url="/jobtastic/events/"' in under_asgi
+
+
+def test_a_stream_answers_in_its_loop_unless_the_answer_reads_a_store(monkeypatch, result_backend):
+    """A fresh PROGRESS needs no store: no hop to a thread (a third of a stream's CPU). A
+    silent job's answer records the lost verdict in the backend: that goes to a thread."""
+    hops: list[str] = []
+    in_thread = events_module.in_thread
+
+    def counting(function: Any) -> Any:
+        hops.append(function.__name__)
+        return in_thread(function)
+
+    monkeypatch.setattr(events_module, "in_thread", counting)
+    now = datetime.now(timezone.utc)
+    fresh = {**PROGRESS_META, "alive_at": now.isoformat(), "updated_at": now.isoformat()}
+    long_ago = (now - timedelta(hours=1)).isoformat()
+    silent = {**PROGRESS_META, "alive_at": long_ago, "updated_at": long_ago}
+    running, lost = new_id(), new_id()
+    store(result_backend, lost, silent, "PROGRESS")
+
+    async def answer(task_id: str, meta: dict[str, Any]) -> dict[str, Any]:
+        change = live_updates.Change(TaskState("PROGRESS", meta, None))
+        ready, body = await events_module._shared_answer(task_id, change, "en", False)
+        return json.loads(body)
+
+    assert async_to_sync(answer)(running, fresh)["status"] == "PROGRESS"
+    assert hops == []
+    assert async_to_sync(answer)(lost, silent)["status"] == "FAILURE"
+    assert hops == ["_encoded"]
+    assert result_backend.get_task_meta(lost)["status"] == "FAILURE"  # the verdict, stored

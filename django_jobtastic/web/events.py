@@ -18,6 +18,7 @@ import asyncio
 import json
 import weakref
 from collections.abc import AsyncIterator
+from time import time
 from typing import Any
 
 from celery import current_app
@@ -41,6 +42,7 @@ from django_jobtastic.web.result_reading import (
 from django_jobtastic.web.status_answers import (
     NOT_FOUND_MESSAGE,
     READ_METHODS,
+    answered_in_memory,
     json_response,
     method_not_allowed,
     task_object,
@@ -177,25 +179,37 @@ async def _shared_answer(
     task_id: str, change: Change, language: str, debug: bool
 ) -> tuple[bool, bytes]:
     """Whether ``change`` is ready, and its task object as JSON: worked out once per
-    language and DEBUG for all the streams that were handed ``change`` (one thread hop and
-    one encoding per change, not per viewer)."""
+    language and DEBUG for all the streams that were handed ``change`` (one encoding per
+    change, not per viewer), in a thread only when answering it reads a store."""
     key = ("answer", language, debug)
     answer = change.shared.get(key)
     if answer is not None and answer.done():
         return answer.result()  # type: ignore[no-any-return]
     if answer is None:
-        answer = asyncio.ensure_future(in_thread(_encoded)(task_id, change.state, language, debug))
-        answer.add_done_callback(_retrieved)  # a stream may be gone by the time it fails
+        now, lost_after = time(), conf.LOST_AFTER
+        if answered_in_memory(task_id, change.state, now, lost_after):  # most changes
+            answer = asyncio.get_running_loop().create_future()
+            answer.set_result(_encoded(task_id, change.state, language, debug, now, lost_after))
+        else:  # a database query or a backend write: not in the event loop
+            answer = asyncio.ensure_future(
+                in_thread(_encoded)(task_id, change.state, language, debug, now, lost_after)
+            )
+            answer.add_done_callback(_retrieved)  # a stream may be gone by the time it fails
         change.shared[key] = answer
     # Shielded: a stream that closes while waiting must not cancel the others' answer.
     return await asyncio.shield(answer)
 
 
 def _encoded(
-    task_id: str, state: TaskState | ResultNotReadableError, language: str, debug: bool
+    task_id: str,
+    state: TaskState | ResultNotReadableError,
+    language: str,
+    debug: bool,
+    now: float,
+    lost_after: float,
 ) -> tuple[bool, bytes]:
     with translation.override(language):
-        task = task_object(task_id, state, debug=debug, lost_after=conf.LOST_AFTER)
+        task = task_object(task_id, state, debug=debug, lost_after=lost_after, now=now)
     return bool(task.get("ready")), json.dumps(task, cls=DjangoJSONEncoder).encode()
 
 

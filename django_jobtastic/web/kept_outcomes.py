@@ -53,6 +53,13 @@ def keep(result: UnstoredResult) -> None:
     KeptOutcome.objects.filter(kept_at__lt=db_time(oldest_valid())).delete()
 
 
+def may_look_up(task_id: str, stored: TaskState) -> bool:
+    """Whether ``settle_unstored`` would query the database for ``stored``."""
+    if stored.state != states.PENDING or stored.info is not None or task_id in _without:
+        return False
+    return django_configured()  # else no database to keep outcomes in (a Flask site)
+
+
 def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
     """``stored``, or the kept outcome of a job the result backend knows nothing of.
 
@@ -60,9 +67,7 @@ def settle_unstored(task_id: str, stored: TaskState) -> TaskState:
     once per job and process. A database that cannot be read leaves the answer PENDING:
     asking again will tell.
     """
-    if stored.state != states.PENDING or stored.info is not None or task_id in _without:
-        return stored
-    if not django_configured():  # no database to keep outcomes in (a Flask site)
+    if not may_look_up(task_id, stored):
         return stored
     from django_jobtastic.models import KeptOutcome
 

@@ -19,6 +19,17 @@ from django_jobtastic.web.result_reading import BACKEND_DOWN, TaskState
 logger = logging.getLogger(__name__)
 
 
+def found_lost(
+    stored: TaskState, now: float | None = None, lost_after: float | None = None
+) -> bool:
+    """Whether ``settle_lost`` would record the lost verdict for ``stored`` (at ``now``)."""
+    if not may_be_running(stored.state):  # most polls: no clock, no setting read
+        return False
+    if lost_after is None:
+        lost_after = conf.LOST_AFTER
+    return is_lost(stored.state, stored.info, time() if now is None else now, lost_after)
+
+
 def settle_lost(
     task_id: str, stored: TaskState, now: float | None = None, lost_after: float | None = None
 ) -> TaskState:
@@ -26,11 +37,7 @@ def settle_lost(
 
     ``lost_after`` is ``JOBTASTIC_LOST_AFTER`` when the caller read it (once for many tasks).
     """
-    if not may_be_running(stored.state):  # most polls: no clock, no setting read
-        return stored
-    if lost_after is None:
-        lost_after = conf.LOST_AFTER
-    if not is_lost(stored.state, stored.info, time() if now is None else now, lost_after):
+    if not found_lost(stored, now, lost_after):
         return stored
     try:
         verdict = record_lost(current_app.backend, task_id)
