@@ -357,7 +357,7 @@ def test_a_stream_answers_in_its_loop_unless_the_answer_reads_a_store(monkeypatc
 
     async def answer(task_id: str, meta: dict[str, Any]) -> dict[str, Any]:
         change = live_updates.Change(TaskState("PROGRESS", meta, None))
-        ready, body = await events_module._shared_answer(task_id, change, "en", False)
+        _ready, body = await events_module._shared_answer(task_id, change, "en", False)
         return json.loads(body)
 
     assert async_to_sync(answer)(running, fresh)["status"] == "PROGRESS"
